@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Records shared by the BPF side and user space. Everything a map holds is declared here with
+ * fixed-size types so that bpftool can print it through BTF: UUIDs and type names are kept as
+ * NUL-terminated strings next to the compact forms the hot path compares.
+ */
+#ifndef MDEVGUARD_H
+#define MDEVGUARD_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#include <linux/bpf.h>
+#endif
+
+#define MDG_UUID_LEN	37	/* 36 characters and NUL */
+#define MDG_TYPE_LEN	64
+#define MDG_COMM_LEN	16
+#define MDG_MAX_HELD	16	/* distinct devices one process can hold at once */
+#define MDG_MAX_MAJORS	4	/* VFIO group and device cdev majors the filter passes */
+
+/* Device numbers in the kernel's internal encoding, as inode->i_rdev holds them. */
+#define MDG_MINORBITS	20
+#define MDG_MKDEV(ma, mi)	(((__u32)(ma) << MDG_MINORBITS) | (__u32)(mi))
+#define MDG_MAJOR(dev)		((__u32)(dev) >> MDG_MINORBITS)
+#define MDG_MINOR(dev)		((__u32)(dev) & ((1U << MDG_MINORBITS) - 1))
+
+/* Bumped whenever a map layout or a program's meaning changes. */
+#define MDG_ABI_VERSION	1
+
+enum mdg_mode {
+	MDG_MODE_EXCLUSIVE = 0,
+	MDG_MODE_PER_TYPE = 1,
+};
+
+/* Where a device's restricted flag came from; shown by status. */
+enum mdg_reason {
+	MDG_REASON_SYSFS_Y = 0,
+	MDG_REASON_SYSFS_N,
+	MDG_REASON_ABSENT,		/* attribute absent, configured default applied */
+	MDG_REASON_MALFORMED,		/* attribute unreadable or odd bytes: fail closed */
+	MDG_REASON_TYPE_OVERRIDE,	/* --restrict-type / --allow-type */
+	MDG_REASON_DEVICE_OVERRIDE,	/* --restrict-device / --allow-device */
+};
+
+enum mdg_node {
+	MDG_NODE_GROUP = 0,	/* /dev/vfio/<group> */
+	MDG_NODE_CDEV = 1,	/* /dev/vfio/devices/vfio<X> */
+};
+
+/* An mdev device: its UUID as 16 bytes, in text order. */
+struct mdg_dev_id {
+	__u64 hi;
+	__u64 lo;
+};
+
+/* Map "devices": key is the node's device number (__u32, kernel encoding). */
+struct mdg_device {
+	struct mdg_dev_id id;
+	__u64 type_hash;		/* mdg_type_hash(type) */
+	char type[MDG_TYPE_LEN];	/* strings kept 8-byte aligned: BPF copies them */
+	char uuid[MDG_UUID_LEN];
+	__u8 restricted;
+	__u8 reason;			/* enum mdg_reason */
+	__u8 node;			/* enum mdg_node */
+	__u32 node_index;		/* N of /dev/vfio/N, or X of /dev/vfio/devices/vfioX */
+};
+
+/* One device a process holds, with the number of its open files on that device. */
+struct mdg_held {
+	struct mdg_dev_id id;
+	__u64 type_hash;
+	char uuid[MDG_UUID_LEN];
+	__u8 restricted;
+	__u32 files;
+};
+
+/*
+ * Map "holders" is keyed by the thread group and its start time, so that a reused pid never
+ * inherits an exited process's holdings.
+ */
+struct mdg_holder_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start_time;		/* group leader's start_boottime, ns */
+};
+
+struct mdg_holder {
+	struct bpf_spin_lock lock;
+	__u32 nr_held;
+	__u32 exited;			/* thread group gone; record dies with its last file */
+	char comm[MDG_COMM_LEN];
+	struct mdg_held held[MDG_MAX_HELD];
+};
+
+/* Map "files": key is the struct file address of an mdev node opened with our consent. */
+struct mdg_file {
+	struct mdg_holder_key holder;
+	struct mdg_dev_id id;
+	__u32 rdev;
+	__u32 pad;
+};
+
+/* Map "brokers": executables whose opens are not holdings, by inode identity. */
+struct mdg_inode_key {
+	__u32 dev;			/* the filesystem's s_dev, kernel encoding */
+	__u32 pad;
+	__u64 ino;
+};
+
+struct mdg_broker {
+	char path[128];			/* as configured, for display */
+};
+
+/* Which hook reported an event. */
+enum mdg_hook {
+	MDG_HOOK_OPEN = 0,
+	MDG_HOOK_RECEIVE,		/* SCM_RIGHTS or pidfd_getfd */
+};
+
+/* Rules, as reported in events: which clause of the policy decided. */
+enum mdg_rule {
+	MDG_RULE_NONE = 0,
+	MDG_RULE_REOPEN,		/* allow: the process already holds this device */
+	MDG_RULE_FIRST,			/* allow: the process holds no mdev */
+	MDG_RULE_UNRESTRICTED,		/* allow (exclusive): nothing restricted involved */
+	MDG_RULE_TYPE_FREE,		/* allow (per-type): no other restricted device of the type */
+	MDG_RULE_RESTRICTED_DEVICE,	/* deny (exclusive): device restricted, another one held */
+	MDG_RULE_HOLDS_RESTRICTED,	/* deny (exclusive): a restricted device is already held */
+	MDG_RULE_SAME_TYPE,		/* deny (per-type): a restricted device of the type held */
+	MDG_RULE_TOO_MANY,		/* deny: MDG_MAX_HELD distinct devices already held */
+	MDG_RULE_NO_MEMORY,		/* deny: a map is full, fail closed */
+	MDG_RULE_BROKER,		/* allow: a broker opens devices for others, holds none */
+	MDG_RULE_MAX,
+};
+
+enum mdg_action {
+	MDG_ACT_ALLOW = 0,
+	MDG_ACT_DENY,
+	MDG_ACT_AUDIT,			/* audit mode: would have denied, allowed */
+};
+
+/* Runtime configuration, a global of the BPF object written by the loader. */
+struct mdg_config {
+	__u32 abi;			/* MDG_ABI_VERSION of the loader that wrote it */
+	__u32 mode;			/* enum mdg_mode */
+	__u32 audit;
+	__u32 deny_errno;		/* positive errno returned on deny */
+	__u32 log_allow;		/* report allows too */
+	__u32 majors[MDG_MAX_MAJORS];	/* char majors of known mdev nodes; 0 = unused slot */
+	__u32 ready;			/* device map filled by a loader */
+	__u32 loader_pid;
+	__u64 loaded_at;		/* CLOCK_REALTIME seconds of the first load */
+};
+
+/* Map "stats": per-CPU counters. */
+struct mdg_stats {
+	__u64 opens_seen;		/* opens of known mdev nodes */
+	__u64 allowed;
+	__u64 denied;
+	__u64 audit_denied;
+	__u64 errors;			/* map full, held table full: failed closed */
+	__u64 lost_events;		/* ring buffer full */
+	__u64 released;			/* holdings released with their file */
+};
+
+/* Ring buffer record, one per reported decision. */
+struct mdg_event {
+	__u64 boot_ns;
+	__u32 pid;
+	__u32 tgid;
+	__u32 uid;
+	__u32 rdev;
+	__u32 rule;			/* enum mdg_rule */
+	__u32 action;			/* enum mdg_action */
+	__u32 nr_held;
+	__u32 hook;			/* enum mdg_hook */
+	char comm[MDG_COMM_LEN];
+	struct mdg_dev_id dev;
+	char type[MDG_TYPE_LEN];
+	struct mdg_dev_id held[MDG_MAX_HELD];
+};
+
+/* FNV-1a, 64 bit: a stable name for a type across restarts. */
+static inline __u64 mdg_type_hash(const char *s)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+	int i;
+
+	for (i = 0; i < MDG_TYPE_LEN && s[i]; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#endif /* MDEVGUARD_H */
