@@ -1,0 +1,663 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Policy settings from the command line and the configuration file (SPEC §8).
+ *
+ * The file holds "key = value" lines with the keys of the long options:
+ *
+ *   # comment
+ *   mode = per-type            # trailing comment, after whitespace
+ *   restrict-type = nvidia-63
+ *
+ * A '#' starts a comment at the start of a line or value, or after whitespace; elsewhere it is
+ * part of the value. Whitespace around keys and values is ignored, and so is a CR before the
+ * newline. Every line with content must have an '='.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+#define QUOTE_MAX 64	/* characters of a bad value repeated in an error */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* A value as an error shows it: control bytes escaped, long values cut with "...". */
+static const char *quote(const char *s, char *buf, size_t size)
+{
+	size_t pos = 0, n = 0;
+
+	for (; *s && pos + 5 < size; s++, n++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (n == QUOTE_MAX)
+			break;
+		if (c < 0x20 || c == 0x7f)
+			pos += (size_t)snprintf(buf + pos, size - pos, "\\x%02x", c);
+		else
+			buf[pos++] = (char)c;
+	}
+	if (*s && pos + 4 <= size) {
+		memcpy(buf + pos, "...", 3);
+		pos += 3;
+	}
+	buf[pos] = '\0';
+	return buf;
+}
+
+static void bad_value(char *err, size_t errlen, const char *key, const char *value,
+		      const char *expected)
+{
+	char q[QUOTE_MAX * 4 + 8];
+
+	set_err(err, errlen, "bad value '%s' for %s: expected %s", quote(value, q, sizeof(q)), key,
+		expected);
+}
+
+static void strlist_free(struct mdg_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static bool strlist_has(const struct mdg_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (!strcmp(l->v[i], s))
+			return true;
+	}
+	return false;
+}
+
+static int strlist_add(struct mdg_strlist *l, const char *s)
+{
+	char **v, *dup;
+
+	if (strlist_has(l, s))
+		return 0;
+	dup = strdup(s);
+	if (!dup)
+		return -ENOMEM;
+	v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v) {
+		free(dup);
+		return -ENOMEM;
+	}
+	v[l->n++] = dup;
+	l->v = v;
+	return 0;
+}
+
+static void strlist_del(struct mdg_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(l->v[i], s))
+			continue;
+		free(l->v[i]);
+		memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
+		l->n--;
+		return;
+	}
+}
+
+static int strlist_copy(struct mdg_strlist *dst, const struct mdg_strlist *src)
+{
+	size_t i;
+	int ret;
+
+	dst->v = NULL;
+	dst->n = 0;
+	for (i = 0; i < src->n; i++) {
+		ret = strlist_add(dst, src->v[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void mdg_policy_init(struct mdg_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->mode = MDG_MODE_EXCLUSIVE;
+	p->deny_errno = EPERM;
+}
+
+void mdg_policy_free(struct mdg_policy *p)
+{
+	if (!p)
+		return;
+	strlist_free(&p->restrict_types);
+	strlist_free(&p->allow_types);
+	strlist_free(&p->restrict_devices);
+	strlist_free(&p->allow_devices);
+	strlist_free(&p->brokers);
+	mdg_policy_init(p);
+}
+
+static int policy_copy(struct mdg_policy *dst, const struct mdg_policy *src)
+{
+	int ret;
+
+	*dst = *src;
+	dst->restrict_types = dst->allow_types = (struct mdg_strlist){ 0 };
+	dst->restrict_devices = dst->allow_devices = dst->brokers = (struct mdg_strlist){ 0 };
+	ret = strlist_copy(&dst->restrict_types, &src->restrict_types);
+	if (!ret)
+		ret = strlist_copy(&dst->allow_types, &src->allow_types);
+	if (!ret)
+		ret = strlist_copy(&dst->restrict_devices, &src->restrict_devices);
+	if (!ret)
+		ret = strlist_copy(&dst->allow_devices, &src->allow_devices);
+	if (!ret)
+		ret = strlist_copy(&dst->brokers, &src->brokers);
+	if (ret)
+		mdg_policy_free(dst);
+	return ret;
+}
+
+int mdg_mode_parse(const char *s, enum mdg_mode *m)
+{
+	if (s && !strcmp(s, "exclusive")) {
+		*m = MDG_MODE_EXCLUSIVE;
+		return 0;
+	}
+	if (s && !strcmp(s, "per-type")) {
+		*m = MDG_MODE_PER_TYPE;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *mdg_mode_name(enum mdg_mode m)
+{
+	switch (m) {
+	case MDG_MODE_EXCLUSIVE:
+		return "exclusive";
+	case MDG_MODE_PER_TYPE:
+		return "per-type";
+	}
+	return "unknown";
+}
+
+static const struct {
+	const char *name;
+	int value;
+} errnos[] = {
+	{ "EPERM", EPERM },
+	{ "EACCES", EACCES },
+	{ "EBUSY", EBUSY },
+};
+
+const char *mdg_errno_name(int e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++) {
+		if (errnos[i].value == e)
+			return errnos[i].name;
+	}
+	return "unknown";
+}
+
+int mdg_errno_parse(const char *s, int *e)
+{
+	size_t i;
+
+	for (i = 0; s && i < sizeof(errnos) / sizeof(errnos[0]); i++) {
+		if (!strcmp(errnos[i].name, s)) {
+			*e = errnos[i].value;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *mdg_reason_name(enum mdg_reason r)
+{
+	switch (r) {
+	case MDG_REASON_SYSFS_Y:
+		return "sysfs-Y";
+	case MDG_REASON_SYSFS_N:
+		return "sysfs-N";
+	case MDG_REASON_ABSENT:
+		return "absent-default";
+	case MDG_REASON_MALFORMED:
+		return "malformed";
+	case MDG_REASON_TYPE_OVERRIDE:
+		return "type-override";
+	case MDG_REASON_DEVICE_OVERRIDE:
+		return "device-override";
+	}
+	return "unknown";
+}
+
+static int bool_parse(const char *s, bool *b)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*b = true;
+			return 0;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*b = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* A type name as sysfs can name a directory: 1..63 bytes, no '/', no spaces or controls. */
+static bool valid_type(const char *s)
+{
+	size_t len = strlen(s);
+	size_t i;
+
+	if (!len || len >= MDG_TYPE_LEN || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f || c == '/')
+			return false;
+	}
+	return true;
+}
+
+typedef int (*set_fn)(struct mdg_policy *p, const char *key, const char *v, char *err,
+		      size_t errlen);
+
+static int set_mode(struct mdg_policy *p, const char *key, const char *v, char *err,
+		    size_t errlen)
+{
+	if (!mdg_mode_parse(v, &p->mode))
+		return 0;
+	bad_value(err, errlen, key, v, "exclusive or per-type");
+	return -EINVAL;
+}
+
+static int set_audit(struct mdg_policy *p, const char *key, const char *v, char *err,
+		     size_t errlen)
+{
+	if (!v) {
+		p->audit = true;
+		return 0;
+	}
+	if (!bool_parse(v, &p->audit))
+		return 0;
+	bad_value(err, errlen, key, v, "yes, no, true, false, on, off, 1 or 0");
+	return -EINVAL;
+}
+
+static int set_absent(struct mdg_policy *p, const char *key, const char *v, char *err,
+		      size_t errlen)
+{
+	if (!strcmp(v, "restricted") || !strcmp(v, "unrestricted")) {
+		p->absent_restricted = v[0] == 'r';
+		return 0;
+	}
+	bad_value(err, errlen, key, v, "restricted or unrestricted");
+	return -EINVAL;
+}
+
+static int set_errno(struct mdg_policy *p, const char *key, const char *v, char *err,
+		     size_t errlen)
+{
+	if (!mdg_errno_parse(v, &p->deny_errno))
+		return 0;
+	bad_value(err, errlen, key, v, "EPERM, EACCES or EBUSY");
+	return -EINVAL;
+}
+
+/* Adds to one list and takes out of its opposite: the later setting wins. */
+static int list_move(struct mdg_strlist *to, struct mdg_strlist *from, const char *s,
+		     char *err, size_t errlen)
+{
+	if (strlist_add(to, s)) {
+		set_err(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	strlist_del(from, s);
+	return 0;
+}
+
+static int set_type(struct mdg_policy *p, const char *key, const char *v, char *err,
+		    size_t errlen)
+{
+	bool deny = key[0] == 'r';
+
+	if (!valid_type(v)) {
+		bad_value(err, errlen, key, v,
+			  "an mdev type name (1 to 63 characters, no '/', no spaces)");
+		return -EINVAL;
+	}
+	if (deny)
+		return list_move(&p->restrict_types, &p->allow_types, v, err, errlen);
+	return list_move(&p->allow_types, &p->restrict_types, v, err, errlen);
+}
+
+static int set_device(struct mdg_policy *p, const char *key, const char *v, char *err,
+		      size_t errlen)
+{
+	bool deny = key[0] == 'r';
+	char uuid[MDG_UUID_LEN];
+	struct mdg_dev_id id;
+
+	if (mdg_uuid_parse(v, &id)) {
+		bad_value(err, errlen, key, v, "a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+		return -EINVAL;
+	}
+	mdg_uuid_format(&id, uuid);
+	if (deny)
+		return list_move(&p->restrict_devices, &p->allow_devices, uuid, err, errlen);
+	return list_move(&p->allow_devices, &p->restrict_devices, uuid, err, errlen);
+}
+
+static int set_broker(struct mdg_policy *p, const char *key, const char *v, char *err,
+		      size_t errlen)
+{
+	if (v[0] != '/' || strlen(v) >= PATH_MAX) {
+		bad_value(err, errlen, key, v, "an absolute path to an executable");
+		return -EINVAL;
+	}
+	if (strlist_add(&p->brokers, v)) {
+		set_err(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static const struct {
+	const char *key;
+	set_fn set;
+	bool flag;		/* may be given without a value */
+} keys[] = {
+	{ "mode", set_mode, false },
+	{ "audit", set_audit, true },
+	{ "absent", set_absent, false },
+	{ "restrict-type", set_type, false },
+	{ "allow-type", set_type, false },
+	{ "restrict-device", set_device, false },
+	{ "allow-device", set_device, false },
+	{ "broker", set_broker, false },
+	{ "errno", set_errno, false },
+};
+
+static int find_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!strcmp(keys[i].key, key))
+			return (int)i;
+	}
+	return -1;
+}
+
+int mdg_policy_set(struct mdg_policy *p, const char *key, const char *value, char *err,
+		   size_t errlen)
+{
+	char q[QUOTE_MAX * 4 + 8];
+	int k;
+
+	if (!p || !key) {
+		set_err(err, errlen, "no setting given");
+		return -EINVAL;
+	}
+	k = find_key(key);
+	if (k < 0) {
+		set_err(err, errlen, "unknown key '%s'", quote(key, q, sizeof(q)));
+		return -EINVAL;
+	}
+	if (!value && !keys[k].flag) {
+		set_err(err, errlen, "missing value for %s", key);
+		return -EINVAL;
+	}
+	return keys[k].set(p, keys[k].key, value, err, errlen);
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static char *skip_space(char *s)
+{
+	while (is_space(*s))
+		s++;
+	return s;
+}
+
+static void trim_end(char *s)
+{
+	size_t len = strlen(s);
+
+	while (len && is_space(s[len - 1]))
+		s[--len] = '\0';
+}
+
+/* Cuts a comment: '#' at the start of the value or after whitespace. */
+static void cut_comment(char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i]; i++) {
+		if (v[i] == '#' && (i == 0 || is_space(v[i - 1]))) {
+			v[i] = '\0';
+			return;
+		}
+	}
+}
+
+/* One line, without its newline; a reason without location in err on error. */
+static int parse_line(struct mdg_policy *p, char *line, char *err, size_t errlen)
+{
+	char q[QUOTE_MAX * 4 + 8];
+	char *key, *eq, *value;
+
+	key = skip_space(line);
+	if (!*key || *key == '#')
+		return 0;
+	eq = strchr(key, '=');
+	if (!eq) {
+		cut_comment(key);
+		trim_end(key);
+		set_err(err, errlen, "missing '=' after '%s' (expected key = value)",
+			quote(key, q, sizeof(q)));
+		return -EINVAL;
+	}
+	*eq = '\0';
+	trim_end(key);
+	if (!*key) {
+		set_err(err, errlen, "missing key before '='");
+		return -EINVAL;
+	}
+	if (find_key(key) < 0) {
+		set_err(err, errlen, "unknown key '%s'", quote(key, q, sizeof(q)));
+		return -EINVAL;
+	}
+	value = skip_space(eq + 1);
+	cut_comment(value);
+	trim_end(value);
+	if (!*value) {
+		set_err(err, errlen, "missing value for %s", key);
+		return -EINVAL;
+	}
+	return mdg_policy_set(p, key, value, err, errlen);
+}
+
+/*
+ * Reads one line into buf (MDG_CONFIG_LINE_MAX + 1 bytes). Returns 1 with a line, 0 at the
+ * end of the file, -E2BIG for an overlong line, -EILSEQ for a NUL byte, -errno on read errors.
+ */
+static int read_line(FILE *f, char *buf)
+{
+	size_t len = 0;
+	int c;
+
+	errno = 0;
+	while ((c = getc(f)) != EOF) {
+		if (c == '\n')
+			break;
+		if (c == '\0')
+			return -EILSEQ;
+		if (len == MDG_CONFIG_LINE_MAX)
+			return -E2BIG;
+		buf[len++] = (char)c;
+	}
+	buf[len] = '\0';
+	if (c == EOF && ferror(f))
+		return errno ? -errno : -EIO;
+	return c == EOF && !len ? 0 : 1;
+}
+
+static int parse_stream(struct mdg_policy *p, FILE *f, const char *path, char *err,
+			size_t errlen)
+{
+	char reason[512];
+	unsigned int lineno = 0;
+	char *buf, *line;
+	int ret;
+
+	buf = malloc(MDG_CONFIG_LINE_MAX + 1);
+	if (!buf) {
+		set_err(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ret = read_line(f, buf);
+		lineno++;
+		if (ret == 0)
+			break;
+		if (ret == -E2BIG) {
+			set_err(err, errlen, "%s:%u: line longer than %d characters", path, lineno,
+				MDG_CONFIG_LINE_MAX);
+			ret = -EINVAL;
+			break;
+		}
+		if (ret == -EILSEQ) {
+			set_err(err, errlen, "%s:%u: NUL byte in line", path, lineno);
+			ret = -EINVAL;
+			break;
+		}
+		if (ret < 0) {
+			set_err(err, errlen, "%s: %s", path, strerror(-ret));
+			break;
+		}
+		line = buf;
+		/* A UTF-8 byte order mark some editors write. */
+		if (lineno == 1 && !strncmp(line, "\xef\xbb\xbf", 3))
+			line += 3;
+		ret = parse_line(p, line, reason, sizeof(reason));
+		if (ret) {
+			set_err(err, errlen, "%s:%u: %s", path, lineno, reason);
+			break;
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+int mdg_policy_load_file(struct mdg_policy *p, const char *path, char *err, size_t errlen)
+{
+	struct mdg_policy tmp;
+	FILE *f;
+	int ret;
+
+	if (!p || !path) {
+		set_err(err, errlen, "no configuration file given");
+		return -EINVAL;
+	}
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		set_err(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = policy_copy(&tmp, p);
+	if (ret) {
+		set_err(err, errlen, "%s: out of memory", path);
+		fclose(f);
+		return ret;
+	}
+	ret = parse_stream(&tmp, f, path, err, errlen);
+	fclose(f);
+	if (ret) {
+		mdg_policy_free(&tmp);
+		return ret;
+	}
+	mdg_policy_free(p);
+	*p = tmp;
+	return 0;
+}
+
+static bool has_case(const struct mdg_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (!strcasecmp(l->v[i], s))
+			return true;
+	}
+	return false;
+}
+
+bool mdg_policy_restricted(const struct mdg_policy *p, const struct mdg_sysfs_dev *d,
+			   enum mdg_reason *reason)
+{
+	enum mdg_reason why;
+	bool restricted;
+
+	if (has_case(&p->allow_devices, d->uuid) || has_case(&p->restrict_devices, d->uuid)) {
+		why = MDG_REASON_DEVICE_OVERRIDE;
+		restricted = !has_case(&p->allow_devices, d->uuid);
+	} else if (strlist_has(&p->allow_types, d->type) ||
+		   strlist_has(&p->restrict_types, d->type)) {
+		why = MDG_REASON_TYPE_OVERRIDE;
+		restricted = !strlist_has(&p->allow_types, d->type);
+	} else if (d->attr == MDG_ATTR_YES) {
+		why = MDG_REASON_SYSFS_Y;
+		restricted = true;
+	} else if (d->attr == MDG_ATTR_NO) {
+		why = MDG_REASON_SYSFS_N;
+		restricted = false;
+	} else if (d->attr == MDG_ATTR_ABSENT) {
+		why = MDG_REASON_ABSENT;
+		restricted = p->absent_restricted;
+	} else {
+		why = MDG_REASON_MALFORMED;
+		restricted = true;
+	}
+	if (reason)
+		*reason = why;
+	return restricted;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Policy settings from the command line and the configuration file (SPEC §8). */
+#ifndef MDG_CONFIG_H
+#define MDG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mdevguard.h"
+#include "sysfs.h"
+
+struct mdg_strlist {
+	char **v;
+	size_t n;
+};
+
+struct mdg_policy {
+	enum mdg_mode mode;		/* default exclusive */
+	bool audit;
+	bool absent_restricted;		/* --absent restricted|unrestricted, default false */
+	int deny_errno;			/* EPERM (default), EACCES or EBUSY */
+	struct mdg_strlist restrict_types, allow_types;
+	struct mdg_strlist restrict_devices, allow_devices;	/* UUIDs, lower case */
+	struct mdg_strlist brokers;
+};
+
+#define MDG_DEFAULT_CONFIG "/etc/mdevguard/mdevguard.conf"
+#define MDG_CONFIG_LINE_MAX 4096	/* characters of one config line, without the newline */
+
+void mdg_policy_init(struct mdg_policy *p);
+void mdg_policy_free(struct mdg_policy *p);
+
+/*
+ * Applies one setting, key as in the config file without "--" ("mode", "audit",
+ * "restrict-type", ...), value NULL for flags given without one ("audit"). For the file,
+ * "audit = yes|no|true|false|on|off|1|0". On error returns -EINVAL and writes one sentence
+ * (without location) into err.
+ * List keys accumulate without duplicates; a later allow-type X takes X out of restrict_types
+ * and vice versa (same for devices), so applying the file first and the command line second
+ * makes the command line win.
+ */
+int mdg_policy_set(struct mdg_policy *p, const char *key, const char *value, char *err,
+		   size_t errlen);
+
+/*
+ * Reads a config file of "key = value" lines, '#' comments, blank lines. On error returns
+ * -errno and writes "FILE:LINE: reason" (or "FILE: reason" when it cannot be read) into err.
+ * A missing file is -ENOENT. On error p is left as it was (safe for a reload on SIGHUP).
+ * Lines are limited to MDG_CONFIG_LINE_MAX characters.
+ */
+int mdg_policy_load_file(struct mdg_policy *p, const char *path, char *err, size_t errlen);
+
+/* Whether a discovered device is restricted under the policy, and why (enum mdg_reason).
+ * Precedence: device override, type override, sysfs Y/N, malformed -> restricted,
+ * absent -> absent_restricted. */
+bool mdg_policy_restricted(const struct mdg_policy *p, const struct mdg_sysfs_dev *d,
+			   enum mdg_reason *reason);
+
+const char *mdg_mode_name(enum mdg_mode m);	/* "exclusive", "per-type" */
+int mdg_mode_parse(const char *s, enum mdg_mode *m);	/* the names above; -EINVAL otherwise */
+const char *mdg_errno_name(int e);		/* "EPERM", "EACCES", "EBUSY", else "unknown" */
+int mdg_errno_parse(const char *s, int *e);	/* those names -> positive errno; -EINVAL */
+const char *mdg_reason_name(enum mdg_reason r);	/* "sysfs-Y", "sysfs-N", "absent-default",
+						   "malformed", "type-override", "device-override" */
+
+#endif

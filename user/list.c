@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mdevguard list: what sysfs says, without BPF and without privileges. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "mdevguard_cli.h"
+
+static struct json_object *attr_json(enum mdg_attr a)
+{
+	if (a == MDG_ATTR_ABSENT)
+		return NULL;
+	return json_object_new_string(mdg_attr_name(a));
+}
+
+static struct json_object *list_json(const char *root, const struct mdg_sysfs *s)
+{
+	struct json_object *o = json_object_new_object(), *arr, *x;
+	char buf[64];
+	size_t i;
+
+	json_object_object_add(o, "sysfs", json_object_new_string(root));
+	arr = json_object_new_array();
+	for (i = 0; i < s->nr_types; i++) {
+		const struct mdg_sysfs_type *t = &s->types[i];
+
+		x = json_object_new_object();
+		json_object_object_add(x, "type", json_object_new_string(t->type));
+		json_object_object_add(x, "parent", json_object_new_string(t->parent));
+		json_object_object_add(x, "name", json_object_new_string(t->name));
+		json_object_object_add(x, "single_usage_restriction", attr_json(t->attr));
+		if (t->attr == MDG_ATTR_MALFORMED)
+			json_object_object_add(x, "raw", json_object_new_string(t->attr_raw));
+		json_object_object_add(x, "available_instances",
+				       json_object_new_int(t->available));
+		json_object_array_add(arr, x);
+	}
+	json_object_object_add(o, "types", arr);
+	arr = json_object_new_array();
+	for (i = 0; i < s->nr_devs; i++) {
+		const struct mdg_sysfs_dev *d = &s->devs[i];
+
+		x = json_object_new_object();
+		json_object_object_add(x, "uuid", json_object_new_string(d->uuid));
+		json_object_object_add(x, "type", json_object_new_string(d->type));
+		json_object_object_add(x, "parent", json_object_new_string(d->parent));
+		json_object_object_add(x, "single_usage_restriction", attr_json(d->attr));
+		if (d->attr == MDG_ATTR_MALFORMED)
+			json_object_object_add(x, "raw", json_object_new_string(d->attr_raw));
+		if (d->has_group) {
+			snprintf(buf, sizeof(buf), "/dev/vfio/%u", d->group);
+			json_object_object_add(x, "group_node", json_object_new_string(buf));
+			snprintf(buf, sizeof(buf), "%u:%u", d->group_major, d->group_minor);
+			json_object_object_add(x, "group_rdev", json_object_new_string(buf));
+		}
+		if (d->has_cdev) {
+			snprintf(buf, sizeof(buf), "/dev/vfio/devices/%s", d->cdev_name);
+			json_object_object_add(x, "cdev_node", json_object_new_string(buf));
+			snprintf(buf, sizeof(buf), "%u:%u", d->cdev_major, d->cdev_minor);
+			json_object_object_add(x, "cdev_rdev", json_object_new_string(buf));
+		}
+		json_object_array_add(arr, x);
+	}
+	json_object_object_add(o, "devices", arr);
+	return o;
+}
+
+static void list_text(const struct mdg_sysfs *s)
+{
+	char node[64];
+	size_t i;
+
+	printf("types (%zu):\n", s->nr_types);
+	if (s->nr_types)
+		printf("  %-28s  %-20s  %-26s  %s\n", "TYPE", "PARENT", "SINGLE_USAGE_RESTRICTION",
+		       "AVAILABLE");
+	for (i = 0; i < s->nr_types; i++) {
+		const struct mdg_sysfs_type *t = &s->types[i];
+
+		printf("  %-28s  %-20s  %-26s  %d\n", t->type, t->parent,
+		       t->attr == MDG_ATTR_MALFORMED ? t->attr_raw : mdg_attr_name(t->attr),
+		       t->available);
+	}
+	printf("\ndevices (%zu):\n", s->nr_devs);
+	if (s->nr_devs)
+		printf("  %-36s  %-28s  %-9s  %s\n", "UUID", "TYPE", "ATTR", "NODE");
+	for (i = 0; i < s->nr_devs; i++) {
+		const struct mdg_sysfs_dev *d = &s->devs[i];
+
+		if (d->has_group)
+			snprintf(node, sizeof(node), "/dev/vfio/%u", d->group);
+		else
+			snprintf(node, sizeof(node), "-");
+		printf("  %-36s  %-28s  %-9s  %s%s%s\n", d->uuid, d->type, mdg_attr_name(d->attr),
+		       node, d->has_cdev ? " /dev/vfio/devices/" : "",
+		       d->has_cdev ? d->cdev_name : "");
+	}
+}
+
+int mdg_cmd_list(struct mdg_opts *o)
+{
+	struct mdg_sysfs s = {};
+	struct json_object *js;
+	int ret;
+
+	ret = mdg_sysfs_scan(o->sysfs, &s, mdg_warn_cb, NULL);
+	if (ret) {
+		mdg_err("cannot scan %s: %s", o->sysfs, strerror(-ret));
+		return 1;
+	}
+	if (o->json) {
+		js = list_json(o->sysfs, &s);
+		printf("%s\n", json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN |
+								       JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(js);
+	} else {
+		list_text(&s);
+	}
+	mdg_sysfs_free(&s);
+	return 0;
+}

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mdevguard: command line (SPEC §8). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mdevguard_cli.h"
+
+enum {
+	OPT_POLICY = 1 << 0,	/* --mode --audit ... */
+	OPT_CONFIG = 1 << 1,
+	OPT_PIN = 1 << 2,
+	OPT_SYSFS = 1 << 3,
+	OPT_JSON = 1 << 4,
+	OPT_RUN = 1 << 5,	/* --log-format --metrics-file --unload-on-exit --log-allow */
+};
+
+struct subcmd {
+	const char *name;
+	unsigned int opts;
+	const char *usage;
+};
+
+#define POLICY_USAGE \
+	"Policy options (repeatable where it makes sense; they win over the config file):\n" \
+	"  --mode exclusive|per-type   exclusive: a process holding a restricted device holds\n" \
+	"                              no other mdev; per-type: one device per restricted type\n" \
+	"  --audit                     report would-be denials, deny nothing\n" \
+	"  --absent restricted|unrestricted\n" \
+	"                              types without the attribute (default unrestricted)\n" \
+	"  --restrict-type TYPE, --allow-type TYPE\n" \
+	"  --restrict-device UUID, --allow-device UUID\n" \
+	"                              operator overrides, beating sysfs\n" \
+	"  --broker PATH               executable that opens devices only to pass them on\n" \
+	"  --errno EPERM|EACCES|EBUSY  errno of a denied open (default EPERM)\n" \
+	"  --config FILE               default " MDG_DEFAULT_CONFIG " if it exists\n"
+
+static const struct subcmd subcmds[] = {
+	{ "run", OPT_POLICY | OPT_CONFIG | OPT_PIN | OPT_SYSFS | OPT_RUN,
+	  "Usage: mdevguard run [policy options] [--config FILE] [--pin-dir DIR] [--sysfs DIR]\n"
+	  "                     [--log-format text|json] [--log-allow] [--metrics-file FILE]\n"
+	  "                     [--rescan-interval SECONDS] [--unload-on-exit]\n"
+	  "\n"
+	  "Loads the BPF LSM program, pins it and its maps under the pin dir (default\n"
+	  MDG_DEFAULT_PIN_DIR "), fills the device map from sysfs, reports ready and then\n"
+	  "prints one line per denied open. Needs root (CAP_BPF, CAP_SYS_ADMIN, CAP_MAC_ADMIN)\n"
+	  "and a kernel booted with bpf in its lsm= list. Enforcement stays in place when the\n"
+	  "service exits unless --unload-on-exit is given. SIGHUP reloads the configuration and\n"
+	  "rescans sysfs; SIGTERM exits.\n\n" POLICY_USAGE },
+	{ "status", OPT_PIN | OPT_JSON,
+	  "Usage: mdevguard status [--json] [--pin-dir DIR]\n"
+	  "\n"
+	  "Shows what the kernel side knows: mode, devices, holders, counters, map memory.\n"
+	  "Exit status: 0 enforcing with the device map filled, 1 loaded but not ready or an\n"
+	  "error, 3 not loaded.\n" },
+	{ "list", OPT_SYSFS | OPT_JSON,
+	  "Usage: mdevguard list [--json] [--sysfs DIR]\n"
+	  "\n"
+	  "Shows what sysfs says: mdev types, their single_usage_restriction attribute, and\n"
+	  "devices. Needs no privileges.\n" },
+	{ "check", OPT_POLICY | OPT_CONFIG | OPT_SYSFS | OPT_JSON,
+	  "Usage: mdevguard check [policy options] [--config FILE] [--sysfs DIR] UUID...\n"
+	  "\n"
+	  "Tells whether one process may hold these devices together under the policy.\n"
+	  "Exit status: 0 allowed together, 1 not (the reason is printed), 2 bad input.\n\n"
+	  POLICY_USAGE },
+	{ "unload", OPT_PIN,
+	  "Usage: mdevguard unload [--pin-dir DIR]\n"
+	  "\n"
+	  "Detaches the LSM program and removes everything pinned under the pin dir.\n" },
+};
+
+static const char *main_usage =
+	"Usage: mdevguard COMMAND [options]\n"
+	"\n"
+	"Enforces the single_usage_restriction of mediated devices (mdev) for every process\n"
+	"on the host with a BPF LSM program.\n"
+	"\n"
+	"Commands:\n"
+	"  run      the service: load, pin, follow sysfs, log decisions\n"
+	"  status   what the kernel side enforces and who holds what\n"
+	"  list     mdev types and devices as sysfs shows them\n"
+	"  check    may one process hold these devices together?\n"
+	"  unload   remove enforcement and everything pinned\n"
+	"\n"
+	"'mdevguard COMMAND --help' describes each command.\n";
+
+enum {
+	LO_MODE = 256, LO_AUDIT, LO_ABSENT, LO_RESTRICT_TYPE, LO_ALLOW_TYPE, LO_RESTRICT_DEVICE,
+	LO_ALLOW_DEVICE, LO_BROKER, LO_ERRNO, LO_CONFIG, LO_PIN_DIR, LO_SYSFS, LO_JSON,
+	LO_LOG_FORMAT, LO_LOG_ALLOW, LO_METRICS, LO_UNLOAD, LO_RESCAN, LO_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "mode", required_argument, NULL, LO_MODE },
+	{ "audit", no_argument, NULL, LO_AUDIT },
+	{ "absent", required_argument, NULL, LO_ABSENT },
+	{ "restrict-type", required_argument, NULL, LO_RESTRICT_TYPE },
+	{ "allow-type", required_argument, NULL, LO_ALLOW_TYPE },
+	{ "restrict-device", required_argument, NULL, LO_RESTRICT_DEVICE },
+	{ "allow-device", required_argument, NULL, LO_ALLOW_DEVICE },
+	{ "broker", required_argument, NULL, LO_BROKER },
+	{ "errno", required_argument, NULL, LO_ERRNO },
+	{ "config", required_argument, NULL, LO_CONFIG },
+	{ "pin-dir", required_argument, NULL, LO_PIN_DIR },
+	{ "sysfs", required_argument, NULL, LO_SYSFS },
+	{ "json", no_argument, NULL, LO_JSON },
+	{ "log-format", required_argument, NULL, LO_LOG_FORMAT },
+	{ "log-allow", no_argument, NULL, LO_LOG_ALLOW },
+	{ "metrics-file", required_argument, NULL, LO_METRICS },
+	{ "unload-on-exit", no_argument, NULL, LO_UNLOAD },
+	{ "rescan-interval", required_argument, NULL, LO_RESCAN },
+	{ "help", no_argument, NULL, LO_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static unsigned int opt_class(int c)
+{
+	if (c >= LO_MODE && c <= LO_ERRNO)
+		return OPT_POLICY;
+	switch (c) {
+	case LO_CONFIG:
+		return OPT_CONFIG;
+	case LO_PIN_DIR:
+		return OPT_PIN;
+	case LO_SYSFS:
+		return OPT_SYSFS;
+	case LO_JSON:
+		return OPT_JSON;
+	default:
+		return OPT_RUN;
+	}
+}
+
+static int add_setting(struct mdg_opts *o, const char *key, const char *value)
+{
+	struct mdg_setting *s;
+
+	s = realloc(o->settings, (o->nr_settings + 1) * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	o->settings = s;
+	s[o->nr_settings].key = key;
+	s[o->nr_settings].value = value;
+	o->nr_settings++;
+	return 0;
+}
+
+int mdg_opts_load_policy(struct mdg_opts *o)
+{
+	const char *path = o->config;
+	char err[512];
+	size_t i;
+	int ret;
+
+	mdg_policy_free(&o->policy);
+	mdg_policy_init(&o->policy);
+	if (!path && access(MDG_DEFAULT_CONFIG, F_OK) == 0)
+		path = MDG_DEFAULT_CONFIG;
+	if (path) {
+		ret = mdg_policy_load_file(&o->policy, path, err, sizeof(err));
+		if (ret) {
+			mdg_err("%s", err);
+			return ret;
+		}
+	}
+	for (i = 0; i < o->nr_settings; i++) {
+		const struct mdg_setting *s = &o->settings[i];
+
+		ret = mdg_policy_set(&o->policy, s->key, s->value, err, sizeof(err));
+		if (ret) {
+			mdg_err("--%s: %s", s->key, err);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > 86400)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_opts(const struct subcmd *cmd, struct mdg_opts *o, int argc, char **argv)
+{
+	const struct option *lo;
+	int c, idx;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", long_opts, &idx)) != -1) {
+		if (c == 'h' || c == LO_HELP) {
+			fputs(cmd->usage, stdout);
+			exit(0);
+		}
+		if (c == '?' || c == ':') {
+			if (optopt >= LO_MODE)
+				mdg_err("%s: option '%s' needs a value (see 'mdevguard %s --help')",
+					cmd->name, argv[optind - 1], cmd->name);
+			else
+				mdg_err("%s: unknown option '%s' (see 'mdevguard %s --help')",
+					cmd->name, argv[optind - 1], cmd->name);
+			return -EINVAL;
+		}
+		if (!(opt_class(c) & cmd->opts)) {
+			mdg_err("%s: option '%s' does not apply to this command (see 'mdevguard %s --help')",
+				cmd->name, argv[optind - 1], cmd->name);
+			return -EINVAL;
+		}
+		lo = &long_opts[idx];
+		switch (c) {
+		case LO_CONFIG:
+			o->config = optarg;
+			break;
+		case LO_PIN_DIR:
+			o->pin_dir = optarg;
+			break;
+		case LO_SYSFS:
+			o->sysfs = optarg;
+			break;
+		case LO_JSON:
+			o->json = true;
+			break;
+		case LO_LOG_FORMAT:
+			if (!strcmp(optarg, "text")) {
+				o->log_format = MDG_LOG_TEXT;
+			} else if (!strcmp(optarg, "json")) {
+				o->log_format = MDG_LOG_JSON;
+			} else {
+				mdg_err("%s: bad value '%s' for --log-format: expected text or json",
+					cmd->name, optarg);
+				return -EINVAL;
+			}
+			break;
+		case LO_LOG_ALLOW:
+			o->log_allow = true;
+			break;
+		case LO_METRICS:
+			o->metrics_file = optarg;
+			break;
+		case LO_UNLOAD:
+			o->unload_on_exit = true;
+			break;
+		case LO_RESCAN:
+			if (parse_uint(optarg, &o->rescan_s) || !o->rescan_s) {
+				mdg_err("%s: bad value '%s' for --rescan-interval: expected seconds, 1 to 86400",
+					cmd->name, optarg);
+				return -EINVAL;
+			}
+			break;
+		default:
+			if (add_setting(o, lo->name, optarg))
+				return -ENOMEM;
+			break;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct mdg_opts o = {
+		.pin_dir = MDG_DEFAULT_PIN_DIR,
+		.sysfs = MDG_DEFAULT_SYSFS,
+		.rescan_s = 30,
+	};
+	const struct subcmd *cmd = NULL;
+	size_t i;
+	int ret;
+
+	if (argc < 2) {
+		fputs(main_usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(main_usage, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("mdevguard %s\n", MDG_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++) {
+		if (!strcmp(argv[1], subcmds[i].name))
+			cmd = &subcmds[i];
+	}
+	if (!cmd) {
+		mdg_err("unknown command '%s' (see 'mdevguard --help')", argv[1]);
+		return 2;
+	}
+
+	mdg_policy_init(&o.policy);
+	ret = parse_opts(cmd, &o, argc - 1, argv + 1);
+	if (ret) {
+		ret = 2;
+		goto out;
+	}
+	argc -= optind + 1;
+	argv += optind + 1;
+	if (strcmp(cmd->name, "check") && argc > 0) {
+		mdg_err("%s: unexpected argument '%s' (see 'mdevguard %s --help')", cmd->name,
+			argv[0], cmd->name);
+		ret = 2;
+		goto out;
+	}
+	if (cmd->opts & OPT_POLICY) {
+		ret = mdg_opts_load_policy(&o);
+		if (ret) {
+			ret = 2;
+			goto out;
+		}
+	}
+
+	if (!strcmp(cmd->name, "run"))
+		ret = mdg_cmd_run(&o);
+	else if (!strcmp(cmd->name, "status"))
+		ret = mdg_cmd_status(&o);
+	else if (!strcmp(cmd->name, "list"))
+		ret = mdg_cmd_list(&o);
+	else if (!strcmp(cmd->name, "check"))
+		ret = mdg_cmd_check(&o, argv, argc);
+	else
+		ret = mdg_cmd_unload(&o);
+out:
+	mdg_policy_free(&o.policy);
+	free(o.settings);
+	return ret;
+}

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mdevguard status and unload: what the pinned kernel side holds, read back through bpffs. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+
+#include "log.h"
+#include "mdevguard_cli.h"
+
+#define EXIT_NOT_LOADED 3
+
+struct pinned_maps {
+	int config, devices, holders, stats;
+	struct mdg_config cfg;
+	bool links;
+};
+
+static int obj_get(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return bpf_obj_get(path);
+}
+
+static unsigned long long map_memlock(int fd)
+{
+	unsigned long long v = 0;
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	}
+	fclose(f);
+	return v;
+}
+
+static int read_config(int fd, struct mdg_config *cfg)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0;
+	void *buf;
+	int ret;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.value_size < sizeof(*cfg))
+		return -EPROTO;
+	buf = calloc(1, info.value_size);
+	if (!buf)
+		return -ENOMEM;
+	ret = bpf_map_lookup_elem(fd, &zero, buf) ? -errno : 0;
+	if (!ret)
+		memcpy(cfg, buf, sizeof(*cfg));
+	free(buf);
+	return ret;
+}
+
+static void close_maps(struct pinned_maps *m)
+{
+	int *fds[] = { &m->config, &m->devices, &m->holders, &m->stats };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static int open_maps(const char *dir, struct pinned_maps *m)
+{
+	char path[PATH_MAX];
+
+	m->config = obj_get(dir, MDG_PIN_CONFIG);
+	m->devices = obj_get(dir, MDG_PIN_DEVICES);
+	m->holders = obj_get(dir, MDG_PIN_HOLDERS);
+	m->stats = obj_get(dir, MDG_PIN_STATS);
+	if (m->config < 0 || m->devices < 0 || m->holders < 0 || m->stats < 0)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/link_file_open", dir);
+	m->links = access(path, F_OK) == 0;
+	return read_config(m->config, &m->cfg);
+}
+
+static int read_stats(int fd, struct mdg_stats *sum)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct mdg_stats *per;
+	__u32 zero = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpu <= 0)
+		return ncpu;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, per)) {
+		free(per);
+		return -errno;
+	}
+	for (i = 0; i < ncpu; i++) {
+		sum->opens_seen += per[i].opens_seen;
+		sum->allowed += per[i].allowed;
+		sum->denied += per[i].denied;
+		sum->audit_denied += per[i].audit_denied;
+		sum->errors += per[i].errors;
+		sum->lost_events += per[i].lost_events;
+		sum->released += per[i].released;
+	}
+	free(per);
+	return 0;
+}
+
+static void node_path(const struct mdg_device *d, char *buf, size_t len)
+{
+	if (d->node == MDG_NODE_CDEV)
+		snprintf(buf, len, "/dev/vfio/devices/vfio%u", d->node_index);
+	else
+		snprintf(buf, len, "/dev/vfio/%u", d->node_index);
+}
+
+static void fmt_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static bool pid_alive(__u32 pid)
+{
+	return pid && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+static json_object *json_status(const char *dir, struct pinned_maps *m, struct mdg_stats *st)
+{
+	struct json_object *o = json_object_new_object(), *arr, *d, *held;
+	struct mdg_holder_key hk, cur, *hprev = NULL;
+	struct mdg_holder h;
+	struct mdg_device dev;
+	__u32 key, *prev = NULL;
+	char buf[PATH_MAX];
+	__u32 i;
+
+	json_object_object_add(o, "loaded", json_object_new_boolean(m->links));
+	json_object_object_add(o, "ready", json_object_new_boolean(m->cfg.ready));
+	json_object_object_add(o, "mode", json_object_new_string(mdg_mode_name(m->cfg.mode)));
+	json_object_object_add(o, "audit", json_object_new_boolean(m->cfg.audit));
+	json_object_object_add(o, "errno",
+			       json_object_new_string(mdg_errno_name(m->cfg.deny_errno)));
+	json_object_object_add(o, "pin_dir", json_object_new_string(dir));
+	json_object_object_add(o, "loader_pid", json_object_new_int64(m->cfg.loader_pid));
+	json_object_object_add(o, "loader_running",
+			       json_object_new_boolean(pid_alive(m->cfg.loader_pid)));
+	fmt_time(m->cfg.loaded_at, buf, sizeof(buf));
+	json_object_object_add(o, "loaded_at", json_object_new_string(buf));
+	json_object_object_add(o, "uptime_s",
+			       json_object_new_int64(time(NULL) - (time_t)m->cfg.loaded_at));
+
+	arr = json_object_new_array();
+	while (bpf_map_get_next_key(m->devices, prev, &key) == 0) {
+		prev = &key;
+		if (bpf_map_lookup_elem(m->devices, &key, &dev))
+			continue;
+		d = json_object_new_object();
+		json_object_object_add(d, "uuid", json_object_new_string(dev.uuid));
+		json_object_object_add(d, "type", json_object_new_string(dev.type));
+		json_object_object_add(d, "restricted", json_object_new_boolean(dev.restricted));
+		json_object_object_add(d, "why", json_object_new_string(mdg_reason_name(dev.reason)));
+		node_path(&dev, buf, sizeof(buf));
+		json_object_object_add(d, "node", json_object_new_string(buf));
+		snprintf(buf, sizeof(buf), "%u:%u", MDG_MAJOR(key), MDG_MINOR(key));
+		json_object_object_add(d, "rdev", json_object_new_string(buf));
+		json_object_array_add(arr, d);
+	}
+	json_object_object_add(o, "devices", arr);
+
+	arr = json_object_new_array();
+	while (bpf_map_get_next_key(m->holders, hprev, &hk) == 0) {
+		cur = hk;
+		hprev = &cur;
+		if (bpf_map_lookup_elem_flags(m->holders, &cur, &h, BPF_F_LOCK))
+			continue;
+		d = json_object_new_object();
+		json_object_object_add(d, "tgid", json_object_new_int64(cur.tgid));
+		snprintf(buf, sizeof(buf), "%.*s", MDG_COMM_LEN, h.comm);
+		json_object_object_add(d, "comm", json_object_new_string(buf));
+		json_object_object_add(d, "exited", json_object_new_boolean(h.exited));
+		held = json_object_new_array();
+		for (i = 0; i < h.nr_held && i < MDG_MAX_HELD; i++) {
+			struct json_object *x = json_object_new_object();
+
+			json_object_object_add(x, "uuid", json_object_new_string(h.held[i].uuid));
+			json_object_object_add(x, "restricted",
+					       json_object_new_boolean(h.held[i].restricted));
+			json_object_object_add(x, "files", json_object_new_int64(h.held[i].files));
+			json_object_array_add(held, x);
+		}
+		json_object_object_add(d, "devices", held);
+		json_object_array_add(arr, d);
+	}
+	json_object_object_add(o, "holders", arr);
+
+	d = json_object_new_object();
+	json_object_object_add(d, "opens_seen", json_object_new_int64(st->opens_seen));
+	json_object_object_add(d, "allowed", json_object_new_int64(st->allowed));
+	json_object_object_add(d, "denied", json_object_new_int64(st->denied));
+	json_object_object_add(d, "audit_denied", json_object_new_int64(st->audit_denied));
+	json_object_object_add(d, "errors", json_object_new_int64(st->errors));
+	json_object_object_add(d, "lost_events", json_object_new_int64(st->lost_events));
+	json_object_object_add(d, "released", json_object_new_int64(st->released));
+	json_object_object_add(o, "counters", d);
+
+	d = json_object_new_object();
+	json_object_object_add(d, "devices", json_object_new_int64(map_memlock(m->devices)));
+	json_object_object_add(d, "holders", json_object_new_int64(map_memlock(m->holders)));
+	json_object_object_add(d, "stats", json_object_new_int64(map_memlock(m->stats)));
+	json_object_object_add(o, "memory_bytes", d);
+	return o;
+}
+
+static void print_human(struct json_object *o)
+{
+	struct json_object *arr, *x, *c, *held, *mem;
+	size_t i, j, n;
+	char up[64];
+	long long s;
+
+	printf("mdevguard: %s, mode %s, audit %s, errno %s\n",
+	       !json_object_get_boolean(json_object_object_get(o, "loaded")) ? "NOT ATTACHED" :
+	       json_object_get_boolean(json_object_object_get(o, "ready")) ? "enforcing" :
+									       "loaded, device map not filled",
+	       json_object_get_string(json_object_object_get(o, "mode")),
+	       json_object_get_boolean(json_object_object_get(o, "audit")) ? "on" : "off",
+	       json_object_get_string(json_object_object_get(o, "errno")));
+	printf("pin dir:  %s\n", json_object_get_string(json_object_object_get(o, "pin_dir")));
+	s = json_object_get_int64(json_object_object_get(o, "uptime_s"));
+	snprintf(up, sizeof(up), "%lldh%02lldm%02llds", s / 3600, s / 60 % 60, s % 60);
+	printf("loader:   pid %lld (%s), loaded %s, up %s\n",
+	       (long long)json_object_get_int64(json_object_object_get(o, "loader_pid")),
+	       json_object_get_boolean(json_object_object_get(o, "loader_running")) ?
+		       "running" : "not running",
+	       json_object_get_string(json_object_object_get(o, "loaded_at")), up);
+
+	arr = json_object_object_get(o, "devices");
+	n = json_object_array_length(arr);
+	printf("\ndevices (%zu):\n", n);
+	if (n)
+		printf("  %-36s  %-24s  %-10s  %-15s  %s\n", "UUID", "TYPE", "RESTRICTED", "WHY",
+		       "NODE");
+	for (i = 0; i < n; i++) {
+		x = json_object_array_get_idx(arr, i);
+		printf("  %-36s  %-24s  %-10s  %-15s  %s (%s)\n",
+		       json_object_get_string(json_object_object_get(x, "uuid")),
+		       json_object_get_string(json_object_object_get(x, "type")),
+		       json_object_get_boolean(json_object_object_get(x, "restricted")) ? "yes" :
+											    "no",
+		       json_object_get_string(json_object_object_get(x, "why")),
+		       json_object_get_string(json_object_object_get(x, "node")),
+		       json_object_get_string(json_object_object_get(x, "rdev")));
+	}
+
+	arr = json_object_object_get(o, "holders");
+	n = json_object_array_length(arr);
+	printf("\nholders (%zu):\n", n);
+	if (n)
+		printf("  %-8s  %-16s  %s\n", "TGID", "COMM", "DEVICES");
+	for (i = 0; i < n; i++) {
+		x = json_object_array_get_idx(arr, i);
+		held = json_object_object_get(x, "devices");
+		printf("  %-8lld  %-16s ",
+		       (long long)json_object_get_int64(json_object_object_get(x, "tgid")),
+		       json_object_get_string(json_object_object_get(x, "comm")));
+		for (j = 0; j < json_object_array_length(held); j++) {
+			c = json_object_array_get_idx(held, j);
+			printf(" %s%s", json_object_get_string(json_object_object_get(c, "uuid")),
+			       json_object_get_boolean(json_object_object_get(c, "restricted")) ?
+				       "(restricted)" : "");
+		}
+		printf("%s\n",
+		       json_object_get_boolean(json_object_object_get(x, "exited")) ?
+			       "  [exited; files still open elsewhere]" : "");
+	}
+
+	c = json_object_object_get(o, "counters");
+	printf("\ncounters: opens %lld, allowed %lld, denied %lld, audit-denied %lld, errors %lld, lost events %lld, released %lld\n",
+	       (long long)json_object_get_int64(json_object_object_get(c, "opens_seen")),
+	       (long long)json_object_get_int64(json_object_object_get(c, "allowed")),
+	       (long long)json_object_get_int64(json_object_object_get(c, "denied")),
+	       (long long)json_object_get_int64(json_object_object_get(c, "audit_denied")),
+	       (long long)json_object_get_int64(json_object_object_get(c, "errors")),
+	       (long long)json_object_get_int64(json_object_object_get(c, "lost_events")),
+	       (long long)json_object_get_int64(json_object_object_get(c, "released")));
+	mem = json_object_object_get(o, "memory_bytes");
+	printf("memory:   devices %lld KiB, holders %lld KiB, stats %lld KiB\n",
+	       (long long)json_object_get_int64(json_object_object_get(mem, "devices")) / 1024,
+	       (long long)json_object_get_int64(json_object_object_get(mem, "holders")) / 1024,
+	       (long long)json_object_get_int64(json_object_object_get(mem, "stats")) / 1024);
+}
+
+int mdg_cmd_status(struct mdg_opts *o)
+{
+	struct pinned_maps m = { -1, -1, -1, -1 };
+	struct json_object *js;
+	struct mdg_stats st;
+	int ret;
+
+	ret = open_maps(o->pin_dir, &m);
+	if (ret == -ENOENT) {
+		close_maps(&m);
+		if (o->json) {
+			js = json_object_new_object();
+			json_object_object_add(js, "loaded", json_object_new_boolean(0));
+			json_object_object_add(js, "pin_dir", json_object_new_string(o->pin_dir));
+			printf("%s\n", json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN));
+			json_object_put(js);
+		} else
+			printf("mdevguard: not loaded (nothing pinned under %s)\n", o->pin_dir);
+		return EXIT_NOT_LOADED;
+	}
+	if (ret) {
+		mdg_err("cannot read the pinned state under %s: %s", o->pin_dir, strerror(-ret));
+		close_maps(&m);
+		return 1;
+	}
+	ret = read_stats(m.stats, &st);
+	if (ret)
+		mdg_warn("cannot read counters: %s", strerror(-ret));
+	js = json_status(o->pin_dir, &m, &st);
+	if (o->json)
+		printf("%s\n", json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN |
+								       JSON_C_TO_STRING_NOSLASHESCAPE));
+	else
+		print_human(js);
+	json_object_put(js);
+	close_maps(&m);
+	if (!m.links)
+		return EXIT_NOT_LOADED;
+	return m.cfg.ready ? 0 : 1;
+}
+
+int mdg_cmd_unload(struct mdg_opts *o)
+{
+	if (access(o->pin_dir, F_OK)) {
+		mdg_info("nothing pinned under %s", o->pin_dir);
+		return 0;
+	}
+	if (mdg_unpin_all(o->pin_dir))
+		return 1;
+	mdg_info("unloaded: removed %s", o->pin_dir);
+	return 0;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Discovery of mdev devices, their types and VFIO nodes from sysfs (SPEC §2). */
+#ifndef MDG_SYSFS_H
+#define MDG_SYSFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "mdevguard.h"
+
+/* What the type's single_usage_restriction attribute says. */
+enum mdg_attr {
+	MDG_ATTR_NO = 0,	/* n, N, 0, off (kstrtobool), trailing newline allowed */
+	MDG_ATTR_YES,		/* y, Y, 1, on */
+	MDG_ATTR_ABSENT,	/* no such file */
+	MDG_ATTR_MALFORMED,	/* anything else, or unreadable: fail closed */
+};
+
+struct mdg_sysfs_dev {
+	char uuid[MDG_UUID_LEN];
+	char type[MDG_TYPE_LEN];	/* basename of the mdev_type link */
+	char parent[256];		/* basename of the parent device, for list */
+	enum mdg_attr attr;
+	char attr_raw[32];		/* bytes seen when malformed, escaped for printing */
+	bool has_group;			/* group node's number known (class/vfio/<group>/dev) */
+	unsigned int group;		/* iommu group number: /dev/vfio/<group>; set whenever the
+					   iommu_group link names one, even without the node */
+	unsigned int group_major, group_minor;
+	bool has_cdev;
+	char cdev_name[32];		/* "vfio3": /dev/vfio/devices/vfio3 */
+	unsigned int cdev_major, cdev_minor;
+};
+
+struct mdg_sysfs_type {
+	char type[MDG_TYPE_LEN];	/* type name, e.g. nvidia-63 */
+	char parent[256];
+	char name[128];			/* the type's "name" attribute, may be empty */
+	enum mdg_attr attr;
+	char attr_raw[32];
+	int available;			/* available_instances, -1 when unreadable */
+};
+
+struct mdg_sysfs {
+	struct mdg_sysfs_dev *devs;
+	size_t nr_devs;
+	struct mdg_sysfs_type *types;
+	size_t nr_types;
+};
+
+/*
+ * Scans <root>/bus/mdev/devices and <root>/class/mdev_bus/<parent>/mdev_supported_types.
+ * Problems with one device (dangling or missing link, device removed mid-scan, malformed
+ * attribute) are reported through warn() with the path and what was wrong, and the device is
+ * kept if it can still be named (malformed attribute -> MDG_ATTR_MALFORMED) or skipped.
+ * A missing bus directory is an empty result, not an error (no mdev module loaded).
+ * Returns 0 or a negative errno for failures of the scan as a whole (out of memory, root not a
+ * directory, a top directory that exists but cannot be listed), reported through warn() too.
+ * Devices are sorted by UUID, types by (type, parent). warn may be NULL.
+ */
+typedef void (*mdg_warn_fn)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int mdg_sysfs_scan(const char *root, struct mdg_sysfs *out, mdg_warn_fn warn, void *ctx);
+void mdg_sysfs_free(struct mdg_sysfs *s);
+const struct mdg_sysfs_dev *mdg_sysfs_find(const struct mdg_sysfs *s, const char *uuid);
+
+/* kstrtobool()'s view of an attribute's content. */
+enum mdg_attr mdg_attr_parse(const char *buf, size_t len);
+const char *mdg_attr_name(enum mdg_attr a);	/* "Y", "N", "absent", "malformed" */
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (either case) -> id; -EINVAL if not a UUID. */
+int mdg_uuid_parse(const char *s, struct mdg_dev_id *id);
+void mdg_uuid_format(const struct mdg_dev_id *id, char out[MDG_UUID_LEN]);
+
+#endif
