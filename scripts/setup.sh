@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what mdevguard needs from Debian's packages (idempotent) and builds it into build/.
+# Usage: scripts/setup.sh [--deps-only] [BUILD_DIR]
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+deps_only=0
+if [ "${1:-}" = "--deps-only" ]; then
+	deps_only=1
+	shift
+fi
+build=${1:-$src/build}
+
+# Build: compiler, BPF toolchain, libraries. Tests: cmocka, and for the VM suite QEMU, a static
+# busybox for the initramfs, kmod and cpio to assemble it, and pahole for module BTF.
+pkgs=(
+	build-essential cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+	libjson-c-dev libsystemd-dev libcmocka-dev
+	qemu-system-x86 busybox-static kmod cpio dwarves
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "[setup] installing: ${missing[*]}"
+	sudo_cmd=()
+	[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+	"${sudo_cmd[@]}" apt-get update -q
+	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q \
+		--no-install-recommends "${missing[@]}"
+else
+	echo "[setup] all packages present"
+fi
+[ "$deps_only" -eq 1 ] && exit 0
+
+echo "[setup] building into $build"
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j"$(nproc)"
+echo "[setup] built $build/mdevguard"

@@ -1,0 +1,295 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the guest scenarios, sourced by run-scenarios.sh. A scenario runs in its own
+# bash process: fail() ends that process, and the EXIT trap cleans up whatever it started.
+
+MDG_BIN=${MDG_BUILD_DIR}/mdevguard
+MDG_CLIENT=${MDG_BUILD_DIR}/tests/vm/mdg-vfio-client
+BPFTOOL=${BPFTOOL:-/usr/sbin/bpftool}
+PIN_DIR=/sys/fs/bpf/mdevguard
+PARENT=mdg_fixture
+PARENT_DIR=/sys/class/mdev_bus/$PARENT
+TYPES_DIR=$PARENT_DIR/mdev_supported_types
+MDEV_DEVICES=/sys/bus/mdev/devices
+
+# The fixture's types, by the index that uuid() puts in a device's first field.
+declare -A TYPE_INDEX=([single]=1 [single-b]=2 [multi]=3 [plain]=4 [odd]=5)
+
+# Set by the runner for each scenario.
+WORK=${WORK:-/tmp/mdg/scratch}
+RESULT_FILE=${RESULT_FILE:-$WORK/result}
+INFO_FILE=${INFO_FILE:-$WORK/info}
+
+SVC_PID=
+SVC_LOG=
+BG_PIDS=()
+TRANSIENT_MDEVS=()
+nclient=0
+
+log() {
+	echo "[$(date +%T.%3N)] $*"
+}
+
+# Lines for the console (the runner prints them as MDG-INFO): facts worth a report.
+info() {
+	echo "$*" >>"$INFO_FILE"
+}
+
+fail() {
+	log "FAIL: $*"
+	printf 'FAIL %s\n' "$*" >"$RESULT_FILE"
+	exit 1
+}
+
+pass() {
+	log "PASS"
+	echo PASS >"$RESULT_FILE"
+	exit 0
+}
+
+# Fixed UUIDs make console logs readable: type index first, instance number last.
+uuid() {
+	printf '%08x-0000-4000-8000-%012x' "${TYPE_INDEX[$1]}" "$2"
+}
+
+type_dir() {
+	echo "$TYPES_DIR/$PARENT-$1"
+}
+
+modprobe_k() {
+	modprobe -d "$MDG_MODROOT" -S "$MDG_KVER" "$@"
+}
+
+need_fixture() {
+	[ -d "$PARENT_DIR" ] && return 0
+	local m
+	for m in vfio vfio_iommu_type1 mdev; do
+		modprobe_k "$m" || fail "modprobe $m failed (modules root $MDG_MODROOT)"
+	done
+	# vfio_mdev was folded into mdev and vfio in 5.19; load it where it still exists.
+	modprobe_k -q vfio_mdev 2>/dev/null || true
+	[ -f "$MDG_FIXTURE_KO" ] || fail "fixture module not built: $MDG_FIXTURE_KO"
+	insmod "$MDG_FIXTURE_KO" || fail "insmod $MDG_FIXTURE_KO failed"
+	[ -d "$TYPES_DIR" ] || fail "no $TYPES_DIR after loading the fixture"
+}
+
+mdev_create() {
+	local type=$1 u=$2
+	echo "$u" >"$(type_dir "$type")/create" || fail "create $type device $u failed"
+	[ -d "$MDEV_DEVICES/$u" ] || fail "created $u but $MDEV_DEVICES/$u is missing"
+}
+
+mdev_remove() {
+	echo 1 >"$MDEV_DEVICES/$1/remove" || fail "remove $1 failed"
+}
+
+# A device that only this scenario uses; removed again by the EXIT trap.
+mdev_create_transient() {
+	mdev_create "$1" "$2"
+	TRANSIENT_MDEVS+=("$2")
+}
+
+group_of() {
+	local link
+	link=$(readlink "$MDEV_DEVICES/$1/iommu_group") || return 1
+	basename "$link"
+}
+
+# The devices the enforcement scenarios share: S1..S32 restricted (single), B1..B2
+# restricted of a second type (single-b), M1..M2 unrestricted (multi), P1..P2 without the
+# attribute (plain), O1 malformed (odd). Created once, kept across scenarios.
+declare -a S B M P
+O1=$(uuid odd 1)
+for ((i = 1; i <= 32; i++)); do
+	S[i]=$(uuid single "$i")
+done
+for i in 1 2; do
+	B[i]=$(uuid single-b "$i")
+	M[i]=$(uuid multi "$i")
+	P[i]=$(uuid plain "$i")
+done
+
+need_pool() {
+	local i
+	need_fixture
+	for ((i = 1; i <= 32; i++)); do
+		[ -d "$MDEV_DEVICES/${S[i]}" ] || mdev_create single "${S[i]}"
+	done
+	for i in 1 2; do
+		[ -d "$MDEV_DEVICES/${B[i]}" ] || mdev_create single-b "${B[i]}"
+		[ -d "$MDEV_DEVICES/${M[i]}" ] || mdev_create multi "${M[i]}"
+		[ -d "$MDEV_DEVICES/${P[i]}" ] || mdev_create plain "${P[i]}"
+	done
+	[ -d "$MDEV_DEVICES/$O1" ] || mdev_create odd "$O1"
+}
+
+# client OUT OP...: runs the client with its lines in OUT and in the scenario log.
+client() {
+	local out=$1 rc=0
+	shift
+	[ -x "$MDG_CLIENT" ] || fail "client not built: $MDG_CLIENT is missing"
+	log "client $*"
+	"$MDG_CLIENT" "$@" >"$out" 2>&1 || rc=$?
+	sed 's/^/    | /' "$out"
+	return "$rc"
+}
+
+# expect_client WHAT OP[=EXPECT]...: every operation ends as expected.
+expect_client() {
+	local what=$1 out rc=0
+	shift
+	nclient=$((nclient + 1))
+	out=$WORK/client.$nclient.out
+	client "$out" "$@" || rc=$?
+	[ "$rc" -eq 0 ] && return 0
+	fail "$what: $(grep -m 2 -e UNEXPECTED -e 'mdg-vfio-client:' "$out" | tr '\n' ';') (exit $rc)"
+}
+
+# client_bg NAME OP...: a client in the background; client_wait NAME checks it.
+client_bg() {
+	local name=$1
+	shift
+	[ -x "$MDG_CLIENT" ] || fail "client not built: $MDG_CLIENT is missing"
+	log "client[$name] $*"
+	"$MDG_CLIENT" "$@" >"$WORK/bg.$name.out" 2>&1 &
+	eval "BG_PID_$name=\$!"
+	BG_PIDS+=("$!")
+}
+
+client_wait() {
+	local name=$1 pid rc=0
+	eval "pid=\$BG_PID_$name"
+	wait "$pid" || rc=$?
+	sed "s/^/    [$name] | /" "$WORK/bg.$name.out"
+	[ "$rc" -eq 0 ] && return 0
+	fail "client $name: $(grep -m 2 UNEXPECTED "$WORK/bg.$name.out" | tr '\n' ';') (exit $rc)"
+}
+
+# svc_start [POLICY OPTION]...: mdevguard run in the background, ready when status says so.
+svc_start() {
+	local deadline rc
+	[ -x "$MDG_BIN" ] || fail "mdevguard not built: $MDG_BIN is missing"
+	SVC_LOG=$WORK/mdevguard.log
+	log "mdevguard run $* --log-format text"
+	"$MDG_BIN" run "$@" --log-format text >"$SVC_LOG" 2>&1 &
+	SVC_PID=$!
+	deadline=$((SECONDS + ${MDG_READY_TIMEOUT:-120}))
+	until timeout 10 "$MDG_BIN" status >"$WORK/status.out" 2>&1; do
+		if ! kill -0 "$SVC_PID" 2>/dev/null; then
+			rc=0
+			wait "$SVC_PID" || rc=$?
+			SVC_PID=
+			sed 's/^/MDG-SVC /' "$SVC_LOG" | tail -n 200
+			fail "mdevguard run exited with $rc before it was ready:" \
+				"$(tail -n 3 "$SVC_LOG" | tr '\n' ' ')"
+		fi
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			sed 's/^/MDG-SVC /' "$SVC_LOG" | tail -n 200
+			sed 's/^/MDG-STATUS /' "$WORK/status.out"
+		fi
+		[ "$SECONDS" -lt "$deadline" ] ||
+			fail "mdevguard status did not exit 0 within 30 s:" \
+				"$(tail -n 2 "$WORK/status.out" | tr '\n' ' ')"
+		sleep 0.2
+	done
+	log "mdevguard ready (pid $SVC_PID)"
+}
+
+# Stops the service; returns its exit status (SIGTERM must end it cleanly).
+svc_stop() {
+	local rc=0 i
+	[ -n "$SVC_PID" ] || return 0
+	kill -TERM "$SVC_PID" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$SVC_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$SVC_PID" 2>/dev/null; then
+		kill -KILL "$SVC_PID" 2>/dev/null || true
+		log "mdevguard ignored SIGTERM for 10 s: killed"
+	fi
+	wait "$SVC_PID" || rc=$?
+	SVC_PID=
+	timeout 20 "$MDG_BIN" unload >/dev/null 2>&1 || true
+	return "$rc"
+}
+
+# The end of a scenario that started the service: SIGTERM must stop it with status 0.
+svc_finish() {
+	local rc=0
+	svc_stop || rc=$?
+	[ "$rc" -eq 0 ] || fail "mdevguard exited with $rc on SIGTERM"
+}
+
+# log_has TOKEN...: one line of the service's log holds all these whitespace-separated
+# tokens (field=value), each exactly.
+log_has() {
+	awk -v want="$*" '
+		BEGIN { n = split(want, w, " "); hit = 0 }
+		{
+			ok = 1
+			for (i = 1; i <= n; i++) {
+				f = 0
+				for (j = 1; j <= NF; j++)
+					if ($j == w[i]) { f = 1; break }
+				if (!f) { ok = 0; break }
+			}
+			if (ok) { hit = 1; exit }
+		}
+		END { exit !hit }' "$SVC_LOG"
+}
+
+# expect_logged TOKEN...: the service reports it within 5 s (events go through a ring buffer).
+expect_logged() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		log_has "$@" && return 0
+		sleep 0.1
+	done
+	fail "no log line with: $* (log: $(grep -m 2 -E 'action=' "$SVC_LOG" | tr '\n' ' '))"
+}
+
+# expect_no_denial_logged [UUID...]: no deny or would-deny at all, or none for these UUIDs.
+expect_no_denial_logged() {
+	local u
+	sleep 1
+	if [ "$#" -eq 0 ]; then
+		if grep -qE '(^| )action=(deny|would-deny)( |$)' "$SVC_LOG"; then
+			fail "unexpected denial logged: $(grep -m 1 -E 'action=' "$SVC_LOG")"
+		fi
+		return 0
+	fi
+	for u in "$@"; do
+		if log_has "device=$u" "action=deny" || log_has "device=$u" "action=would-deny"; then
+			fail "unexpected denial logged for $u: $(grep -m 1 -F "device=$u" "$SVC_LOG")"
+		fi
+	done
+}
+
+count_logged() {
+	grep -cE "(^| )action=$1( |$)" "$SVC_LOG" || true
+}
+
+# A pinned per-process map must be empty once every client has exited (SPEC §3).
+expect_map_empty() {
+	local map=$PIN_DIR/$1 out i
+	for ((i = 0; i < 30; i++)); do
+		out=$("$BPFTOOL" -j map dump pinned "$map" 2>&1) ||
+			fail "bpftool map dump pinned $map: $out"
+		[ "$(echo "$out" | tr -d ' \n')" = "[]" ] && return 0
+		sleep 0.1
+	done
+	fail "$map not empty after every client exited: $(echo "$out" | head -c 300)"
+}
+
+scenario_cleanup() {
+	local pid u
+	for pid in "${BG_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	svc_stop >/dev/null 2>&1 || true
+	for u in "${TRANSIENT_MDEVS[@]}"; do
+		[ -d "$MDEV_DEVICES/$u" ] && echo 1 >"$MDEV_DEVICES/$u/remove" 2>/dev/null
+	done
+	return 0
+}

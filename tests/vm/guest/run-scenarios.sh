@@ -1,0 +1,500 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The VM suite's scenarios, run inside the guest (the host's root, read-only over 9p).
+#
+#   run-scenarios.sh            run the selected scenarios, print MDG-* lines on the console
+#   run-scenarios.sh --list     print the selected scenario names (also used by the host)
+#   run-scenarios.sh --one NAME run one scenario (the runner's child; writes $RESULT_FILE)
+#
+# Environment: MDG_SERIES, MDG_KVER, MDG_MODROOT (root for modprobe -d), MDG_BUILD_DIR,
+# MDG_SRC_DIR, MDG_FIXTURE_KO, MDG_SCENARIOS (names or globs, space or comma separated; empty
+# for all), MDG_SCENARIO_TIMEOUT (seconds per scenario, default 120).
+#
+# Console protocol: MDG-PLAN n names..., MDG-PROGRESS i n name, MDG-RESULT PASS|FAIL name
+# [reason], MDG-TIME name seconds, MDG-INFO text, MDG-LOG name | line (log of a failed
+# scenario), MDG-DONE passed=N failed=N.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${MDG_SRC_DIR:=$(cd "$here/../../.." && pwd)}"
+: "${MDG_BUILD_DIR:=$MDG_SRC_DIR/build}"
+: "${MDG_SERIES:=}" "${MDG_KVER:=$(uname -r)}" "${MDG_MODROOT:=/}" "${MDG_FIXTURE_KO:=}"
+: "${MDG_SCENARIOS:=}" "${MDG_SCENARIO_TIMEOUT:=120}"
+
+SCENARIOS=(
+	# infrastructure: no mdevguard involved
+	boot
+	fixture-types
+	fixture-create
+	fixture-remove
+	# enforcement: SPEC §3 through mdevguard run
+	one-restricted-allowed
+	two-restricted-denied
+	restricted-unrestricted-denied
+	restricted-unrestricted-per-type-allowed
+	per-type-different-types-allowed
+	per-type-same-type-denied
+	two-unrestricted-allowed
+	absent-unrestricted-allowed
+	absent-restricted-denied
+	malformed-fail-closed
+	two-processes-allowed
+	close-then-open-allowed
+	reopen-ebusy-not-denied
+	audit-would-deny
+	errno-ebusy
+	non-mdev-unaffected
+	hotplug-create-denied
+	race-32x500
+	maps-empty
+	# last, so that it sees everything the others did to the kernel
+	kernel-log-clean
+)
+
+scenario_timeout() {
+	case $1 in
+	race-*) echo $((MDG_SCENARIO_TIMEOUT * 3)) ;;
+	*) echo "$MDG_SCENARIO_TIMEOUT" ;;
+	esac
+}
+
+selected() {
+	local name pat
+	if [ -z "$MDG_SCENARIOS" ]; then
+		printf '%s\n' "${SCENARIOS[@]}"
+		return
+	fi
+	for name in "${SCENARIOS[@]}"; do
+		for pat in ${MDG_SCENARIOS//,/ }; do
+			# shellcheck disable=SC2053
+			if [[ $name == $pat ]]; then
+				echo "$name"
+				break
+			fi
+		done
+	done
+}
+
+# ---- infrastructure -------------------------------------------------------------------------
+
+sc_boot() {
+	local lsm
+	[ "$(uname -r)" = "$MDG_KVER" ] || fail "running $(uname -r), expected $MDG_KVER"
+	lsm=$(cat /sys/kernel/security/lsm) || fail "no /sys/kernel/security/lsm"
+	info "kernel $(uname -r) lsm=$lsm"
+	[[ ,$lsm, == *,bpf,* ]] || fail "bpf not in the active LSMs: $lsm"
+	[ -r /sys/kernel/btf/vmlinux ] || fail "no /sys/kernel/btf/vmlinux"
+	mountpoint -q /sys/fs/bpf || fail "bpffs not mounted on /sys/fs/bpf"
+	[ -x "$BPFTOOL" ] || fail "no $BPFTOOL"
+	pass
+}
+
+sc_fixture_types() {
+	local t dir val found
+	need_fixture
+	found=$(cd "$TYPES_DIR" && echo *)
+	info "types in $TYPES_DIR: $found"
+	for t in single single-b multi plain odd; do
+		dir=$(type_dir "$t")
+		[ -d "$dir" ] || fail "missing type directory $dir (have: $found)"
+		[ "$(cat "$dir/available_instances")" -ge 1 ] ||
+			fail "$dir/available_instances is $(cat "$dir/available_instances")"
+		[ "$(cat "$dir/device_api")" = vfio-pci ] || fail "$dir/device_api"
+	done
+	[ "$(echo "$found" | wc -w)" -eq 5 ] || fail "expected 5 types, found: $found"
+	for t in single:Y single-b:Y multi:N odd:maybe; do
+		dir=$(type_dir "${t%%:*}")
+		val=$(cat "$dir/single_usage_restriction") || fail "cannot read $dir/single_usage_restriction"
+		[ "$val" = "${t#*:}" ] || fail "$dir/single_usage_restriction reads '$val', not '${t#*:}'"
+		# exactly one trailing newline, as a sysfs attribute has
+		[ "$(od -An -c "$dir/single_usage_restriction" | tr -d ' \n')" = "${t#*:}\\n" ] ||
+			fail "$dir/single_usage_restriction bytes: $(od -An -c "$dir/single_usage_restriction")"
+	done
+	[ ! -e "$(type_dir plain)/single_usage_restriction" ] ||
+		fail "plain type has a single_usage_restriction file"
+	pass
+}
+
+sc_fixture_create() {
+	local t u n node dev avail0 avail1 out majmin accepted
+	local -a devs=()
+	need_fixture
+	for t in single single-b multi plain; do
+		u=$(uuid "$t" 100)
+		avail0=$(cat "$(type_dir "$t")/available_instances")
+		mdev_create_transient "$t" "$u"
+		avail1=$(cat "$(type_dir "$t")/available_instances")
+		[ "$avail1" -eq $((avail0 - 1)) ] ||
+			fail "$t available_instances went from $avail0 to $avail1"
+		[ "$(basename "$(readlink "$MDEV_DEVICES/$u/mdev_type")")" = "$PARENT-$t" ] ||
+			fail "$u: mdev_type link is $(readlink "$MDEV_DEVICES/$u/mdev_type")"
+		n=$(group_of "$u") || fail "$u has no iommu_group link"
+		node=/dev/vfio/$n
+		[ -c "$node" ] || fail "$u: group node $node missing"
+		dev=$(cat "/sys/class/vfio/$n/dev" 2>/dev/null || true)
+		majmin=$(printf '%d:%d' "0x$(stat -c %t "$node")" "0x$(stat -c %T "$node")")
+		[ -z "$dev" ] || [ "$dev" = "$majmin" ] || fail "$node is $majmin, sysfs says $dev"
+		devs+=("$u")
+		info "$t device $u: $MDEV_DEVICES/$u -> group $node ($majmin)"
+	done
+	[ "$(cat "$MDEV_DEVICES/${devs[0]}/mdev_type/single_usage_restriction")" = Y ] ||
+		fail "single_usage_restriction not reachable through $MDEV_DEVICES/${devs[0]}/mdev_type"
+
+	# The full legacy flow, and which IOMMU models the emulated group takes.
+	expect_client "legacy open" "open:${devs[0]}"
+	accepted=
+	for t in type1v2 type1; do
+		out=$WORK/iommu.$t.out
+		if client "$out" --iommu "$t" "open:${devs[1]}"; then
+			info "VFIO_SET_IOMMU $t: accepted"
+			accepted+=" $t"
+		else
+			info "VFIO_SET_IOMMU $t: $(head -n 1 "$out")"
+		fi
+	done
+	[ -n "$accepted" ] || fail "no IOMMU model accepted: $(cat "$WORK"/iommu.*.out)"
+	# Without mdevguard, nothing stops one process from holding two devices, and a second
+	# open of a group node fails in VFIO itself: the baselines the enforcement tests beat.
+	expect_client "two devices, no mdevguard" "open:${devs[0]}" "open:${devs[1]}" \
+		"open:${devs[2]}" "open:${devs[3]}"
+	expect_client "reopen, no mdevguard" "open:${devs[0]}" "open:${devs[0]}=EBUSY"
+	pass
+}
+
+sc_fixture_remove() {
+	local u n avail0 avail1
+	need_fixture
+	u=$(uuid single 101)
+	avail0=$(cat "$(type_dir single)/available_instances")
+	mdev_create single "$u"
+	n=$(group_of "$u") || fail "$u has no iommu_group link"
+	[ -c "/dev/vfio/$n" ] || fail "group node /dev/vfio/$n missing"
+	mdev_remove "$u"
+	[ ! -e "$MDEV_DEVICES/$u" ] || fail "$MDEV_DEVICES/$u still there after remove"
+	for ((i = 0; i < 20; i++)); do
+		[ -e "/dev/vfio/$n" ] || break
+		sleep 0.1
+	done
+	[ ! -e "/dev/vfio/$n" ] || fail "/dev/vfio/$n still there after remove"
+	avail1=$(cat "$(type_dir single)/available_instances")
+	[ "$avail1" -eq "$avail0" ] || fail "available_instances $avail0 before, $avail1 after"
+
+	# rmmod with a device still present: unregistering the parent removes it.
+	u=$(uuid multi 101)
+	mdev_create multi "$u"
+	expect_client "open before rmmod" "open:$u"
+	rmmod mdg_fixture || fail "rmmod mdg_fixture failed"
+	[ ! -e "$PARENT_DIR" ] || fail "$PARENT_DIR still there after rmmod"
+	[ ! -e "$MDEV_DEVICES/$u" ] || fail "$u still there after rmmod"
+	insmod "$MDG_FIXTURE_KO" || fail "insmod after rmmod failed"
+	[ -d "$(type_dir single)" ] || fail "types missing after reloading the fixture"
+	pass
+}
+
+# ---- enforcement ----------------------------------------------------------------------------
+
+sc_one_restricted_allowed() {
+	need_pool
+	svc_start
+	expect_client "one restricted device" "open:${S[1]}"
+	expect_no_denial_logged
+	svc_finish
+	pass
+}
+
+sc_two_restricted_denied() {
+	need_pool
+	svc_start
+	expect_client "second restricted device" "open:${S[1]}" "open:${S[2]}=EPERM"
+	expect_logged action=deny "device=${S[2]}" type=mdg_fixture-single \
+		rule=restricted-device "held=${S[1]}"
+	svc_finish
+	pass
+}
+
+sc_restricted_unrestricted_denied() {
+	need_pool
+	svc_start
+	expect_client "restricted, then unrestricted" "open:${S[1]}" "open:${M[1]}=EPERM"
+	expect_logged action=deny "device=${M[1]}" rule=holds-restricted
+	expect_client "unrestricted, then restricted" "open:${M[2]}" "open:${S[2]}=EPERM"
+	expect_logged action=deny "device=${S[2]}" rule=restricted-device
+	svc_finish
+	pass
+}
+
+sc_restricted_unrestricted_per_type_allowed() {
+	need_pool
+	svc_start --mode per-type
+	expect_client "per-type: restricted + unrestricted" "open:${S[1]}" "open:${M[1]}" \
+		"open:${M[2]}"
+	expect_no_denial_logged
+	svc_finish
+	pass
+}
+
+sc_per_type_different_types_allowed() {
+	need_pool
+	svc_start --mode per-type
+	expect_client "per-type: two restricted types" "open:${S[1]}" "open:${B[1]}"
+	expect_no_denial_logged
+	svc_finish
+	pass
+}
+
+sc_per_type_same_type_denied() {
+	need_pool
+	svc_start --mode per-type
+	expect_client "per-type: same restricted type twice" "open:${S[1]}" "open:${B[1]}" \
+		"open:${S[2]}=EPERM"
+	expect_logged action=deny "device=${S[2]}" rule=same-type
+	svc_finish
+	pass
+}
+
+sc_two_unrestricted_allowed() {
+	need_pool
+	svc_start
+	expect_client "two unrestricted devices" "open:${M[1]}" "open:${M[2]}"
+	expect_no_denial_logged
+	svc_finish
+	pass
+}
+
+sc_absent_unrestricted_allowed() {
+	need_pool
+	svc_start --absent unrestricted
+	expect_client "two devices without the attribute" "open:${P[1]}" "open:${P[2]}"
+	expect_no_denial_logged
+	svc_finish
+	pass
+}
+
+sc_absent_restricted_denied() {
+	need_pool
+	svc_start --absent restricted
+	expect_client "two devices without the attribute, strict" "open:${P[1]}" \
+		"open:${P[2]}=EPERM"
+	expect_logged action=deny "device=${P[2]}" rule=restricted-device
+	svc_finish
+	pass
+}
+
+sc_malformed_fail_closed() {
+	need_pool
+	svc_start
+	expect_client "malformed attribute" "open:$O1" "open:${M[1]}=EPERM"
+	expect_logged action=deny "device=${M[1]}" rule=holds-restricted
+	# SPEC §2: the odd bytes are reported with the attribute's path
+	grep -q "mdg_fixture-odd" "$SVC_LOG" && grep -q "maybe" "$SVC_LOG" ||
+		fail "malformed attribute not reported with its path and content"
+	svc_finish
+	pass
+}
+
+sc_two_processes_allowed() {
+	need_pool
+	svc_start
+	rm -f "$WORK/a" "$WORK/b"
+	client_bg a "open:${S[1]}" "touch:$WORK/a" "wait:$WORK/b"
+	client_bg b "wait:$WORK/a" "open:${S[2]}" "touch:$WORK/b"
+	client_wait a
+	client_wait b
+	expect_no_denial_logged
+	svc_finish
+	pass
+}
+
+sc_close_then_open_allowed() {
+	need_pool
+	svc_start
+	expect_client "close, then another" "open:${S[1]}" "close:${S[1]}" "open:${S[2]}" \
+		"close:${S[2]}" "open:${B[1]}"
+	expect_no_denial_logged
+	svc_finish
+	pass
+}
+
+sc_reopen_ebusy_not_denied() {
+	need_pool
+	svc_start
+	expect_client "reopen of the same group" "open:${S[1]}" "open:${S[1]}=EBUSY" \
+		"group:${S[1]}=EBUSY"
+	grep -q "errno=16 EBUSY step=group" "$WORK/client.$nclient.out" ||
+		fail "the reopen did not fail at the group open"
+	expect_no_denial_logged
+	svc_finish
+	pass
+}
+
+sc_audit_would_deny() {
+	need_pool
+	svc_start --audit
+	expect_client "audit: second restricted device" "open:${S[1]}" "open:${S[2]}"
+	expect_logged action=would-deny "device=${S[2]}" rule=restricted-device
+	[ "$(count_logged deny)" -eq 0 ] || fail "audit mode logged action=deny"
+	svc_finish
+	pass
+}
+
+sc_errno_ebusy() {
+	need_pool
+	svc_start --errno EBUSY
+	expect_client "deny with EBUSY" "open:${S[1]}" "open:${S[2]}=EBUSY"
+	expect_logged action=deny "device=${S[2]}" rule=restricted-device
+	svc_finish
+	pass
+}
+
+sc_non_mdev_unaffected() {
+	need_pool
+	echo data >"$WORK/regular"
+	svc_start
+	expect_client "other files next to a restricted device" "open:${S[1]}" \
+		openpath:/dev/null openpath:/dev/zero openpath:/dev/urandom \
+		openpath:/etc/os-release "openpath:$WORK/regular" "open:${S[2]}=EPERM" \
+		closepath:/dev/null openpath:/dev/null openpath:/dev/full
+	[ "$(count_logged deny)" -eq 1 ] || fail "expected exactly one deny, got $(count_logged deny)"
+	expect_logged action=deny "device=${S[2]}"
+	svc_finish
+	pass
+}
+
+sc_hotplug_create_denied() {
+	local u
+	need_pool
+	svc_start
+	u=$(uuid single 200)
+	mdev_create_transient single "$u"
+	# SPEC §4: in the kernel's map within 1 s
+	sleep 1.5
+	expect_client "device created while running" "open:${S[1]}" "open:$u=EPERM"
+	expect_logged action=deny "device=$u" rule=restricted-device
+	svc_finish
+	pass
+}
+
+sc_race_32x500() {
+	local list i
+	need_pool
+	list=${S[1]}
+	for ((i = 2; i <= 32; i++)); do
+		list+=",${S[i]}"
+	done
+	svc_start
+	expect_client "32 threads racing, 500 rounds" "race:32:500:$list"
+	info "race: $(grep '^race ' "$WORK/client.$nclient.out")"
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+sc_maps_empty() {
+	local list i
+	need_pool
+	list=${S[1]}
+	for ((i = 2; i <= 8; i++)); do
+		list+=",${S[i]}"
+	done
+	svc_start
+	expect_client "allowed and denied" "open:${S[1]}" "open:${S[2]}=EPERM" "open:${M[1]}=EPERM"
+	expect_client "reopen" "open:${S[3]}" "open:${S[3]}=EBUSY" "close:${S[3]}"
+	rm -f "$WORK/a" "$WORK/b"
+	client_bg a "open:${S[4]}" "touch:$WORK/a" "wait:$WORK/b"
+	client_bg b "wait:$WORK/a" "open:${S[5]}" "open:${B[1]}=EPERM" "touch:$WORK/b"
+	client_wait a
+	client_wait b
+	expect_client "short race" "race:8:50:$list"
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+sc_kernel_log_clean() {
+	local bad
+	bad=$(dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace|refcount_t:' |
+		head -n 3 || true)
+	[ -z "$bad" ] || fail "kernel log: $(echo "$bad" | tr '\n' ' ')"
+	pass
+}
+
+# ---- runner ---------------------------------------------------------------------------------
+
+run_one() {
+	local name=$1 fn
+	fn=sc_${name//-/_}
+	declare -F "$fn" >/dev/null || fail "no such scenario: $name"
+	trap scenario_cleanup EXIT
+	trap 'exit 143' TERM
+	"$fn"
+	fail "scenario returned without a verdict"
+}
+
+run_all() {
+	local -a names
+	local n i=0 failed=0 name dir rc result t0 secs
+	mapfile -t names < <(selected)
+	n=${#names[@]}
+	echo "MDG-PLAN $n ${names[*]}"
+	for name in "${names[@]}"; do
+		i=$((i + 1))
+		echo "MDG-PROGRESS $i $n $name"
+		dir=/tmp/mdg/$name
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		t0=$(date +%s%N)
+		rc=0
+		WORK=$dir RESULT_FILE=$dir/result INFO_FILE=$dir/info \
+			timeout -k 5 "$(scenario_timeout "$name")" \
+			bash "${BASH_SOURCE[0]}" --one "$name" >"$dir/log" 2>&1 </dev/null || rc=$?
+		secs=$(( ($(date +%s%N) - t0) / 1000000 ))
+		result=$(cat "$dir/result" 2>/dev/null || true)
+		if [ -z "$result" ]; then
+			case $rc in
+			124 | 137) result="FAIL timed out after $(scenario_timeout "$name") s" ;;
+			*) result="FAIL scenario died (exit $rc) without a verdict" ;;
+			esac
+		fi
+		[ -f "$dir/info" ] && sed 's/^/MDG-INFO /' "$dir/info"
+		if [ "${result%% *}" != PASS ]; then
+			failed=$((failed + 1))
+			tail -n 40 "$dir/log" | sed "s/^/MDG-LOG $name | /"
+		fi
+		echo "MDG-TIME $name $((secs / 1000)).$(printf '%03d' $((secs % 1000)))"
+		if [ "$result" = PASS ]; then
+			echo "MDG-RESULT PASS $name"
+		else
+			echo "MDG-RESULT FAIL $name ${result#FAIL }"
+		fi
+		# a scenario killed by its timeout may leave the service's pins behind
+		if [ -d /sys/fs/bpf/mdevguard ] && [ -x "$MDG_BUILD_DIR/mdevguard" ]; then
+			timeout 20 "$MDG_BUILD_DIR/mdevguard" unload >/dev/null 2>&1 || true
+		fi
+	done
+	echo "MDG-DONE passed=$((n - failed)) failed=$failed"
+	[ "$failed" -eq 0 ]
+}
+
+case ${1:-} in
+--list)
+	selected
+	;;
+--list-all)
+	printf '%s\n' "${SCENARIOS[@]}"
+	;;
+--one)
+	[ $# -eq 2 ] || { echo "usage: $0 --one NAME" >&2; exit 2; }
+	# shellcheck source=lib.sh
+	source "$here/lib.sh"
+	run_one "$2"
+	;;
+"")
+	run_all
+	;;
+*)
+	echo "usage: $0 [--list | --list-all | --one NAME]" >&2
+	exit 2
+	;;
+esac

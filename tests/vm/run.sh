@@ -1,0 +1,427 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The VM suite: proves enforcement in Debian's own kernels, since a host may refuse BPF LSM.
+# Boots each kernel under QEMU (TCG) with the host's root shared read-only over virtio-9p,
+# runs tests/vm/guest/run-scenarios.sh in it, and reports one line per scenario per kernel.
+# Everything it fetches or builds is cached under BUILD_DIR/vm.
+set -euo pipefail
+
+src_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+vm_src=$src_dir/tests/vm
+
+usage() {
+	cat <<EOF
+usage: $0 BUILD_DIR [--kernel 6.1|6.12]... [--scenario NAME|GLOB]... [--timeout SEC]
+       $0 --list
+
+Boots Debian's newest 6.1 and 6.12 kernels (or the ones named with --kernel) under QEMU and
+runs the VM scenarios against BUILD_DIR/mdevguard and BUILD_DIR/tests/vm/mdg-vfio-client.
+
+  --kernel SERIES     6.1 or 6.12; repeatable; default both
+  --scenario NAME     run only these scenarios (names or globs); repeatable; default all
+  --timeout SEC       host-side limit per kernel boot (default 900, env MDG_VM_TIMEOUT)
+  --list              print the scenario names and exit
+
+Console logs: BUILD_DIR/vm/<series>/console.log. Exit status 0 only if every scenario passed.
+EOF
+}
+
+say() {
+	echo "[vm] $*"
+}
+
+die() {
+	echo "[vm] error: $*" >&2
+	exit 2
+}
+
+build_dir=
+kernels=()
+scenarios=()
+boot_timeout=${MDG_VM_TIMEOUT:-900}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel)
+		[ $# -ge 2 ] || die "--kernel needs 6.1 or 6.12"
+		case $2 in
+		6.1 | 6.12) kernels+=("$2") ;;
+		*) die "--kernel $2: only 6.1 and 6.12 are known" ;;
+		esac
+		shift 2
+		;;
+	--scenario)
+		[ $# -ge 2 ] || die "--scenario needs a name"
+		scenarios+=("$2")
+		shift 2
+		;;
+	--timeout)
+		[ $# -ge 2 ] && [[ $2 =~ ^[0-9]+$ ]] || die "--timeout needs seconds"
+		boot_timeout=$2
+		shift 2
+		;;
+	--list)
+		bash "$vm_src/guest/run-scenarios.sh" --list-all
+		exit 0
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	-*)
+		usage >&2
+		die "unknown option $1"
+		;;
+	*)
+		[ -z "$build_dir" ] || die "one BUILD_DIR only (got $build_dir and $1)"
+		build_dir=$1
+		shift
+		;;
+	esac
+done
+[ -n "$build_dir" ] || { usage >&2; exit 2; }
+[ -d "$build_dir" ] || die "BUILD_DIR $build_dir does not exist: run cmake --build first"
+build_dir=$(cd "$build_dir" && pwd)
+[ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12)
+case $build_dir in
+/proc/* | /sys/* | /dev/*) die "BUILD_DIR must be on a disk the guest can see over 9p" ;;
+esac
+
+for tool in qemu-system-x86_64 busybox dpkg-deb depmod modprobe cpio make apt-get apt-cache \
+	timeout xz; do
+	command -v "$tool" >/dev/null || die "$tool not found (Debian: qemu-system-x86 \
+busybox-static kmod cpio make apt xz-utils)"
+done
+# the initramfs has no libc: busybox must be the static build
+if ldd "$(command -v busybox)" >/dev/null 2>&1; then
+	die "$(command -v busybox) is dynamically linked: install busybox-static"
+fi
+
+client=$build_dir/tests/vm/mdg-vfio-client
+[ -x "$client" ] || die "$client missing: run cmake --build $build_dir first"
+[ -x "$build_dir/mdevguard" ] ||
+	say "warning: $build_dir/mdevguard missing: the enforcement scenarios will fail"
+
+scenario_filter=$(IFS=,; echo "${scenarios[*]:-}")
+known=$(bash "$vm_src/guest/run-scenarios.sh" --list-all)
+for pat in "${scenarios[@]}"; do
+	matched=0
+	while read -r name; do
+		# shellcheck disable=SC2053
+		[[ $name == $pat ]] && matched=1
+	done <<<"$known"
+	[ "$matched" -eq 1 ] || die "--scenario $pat matches no scenario (see --list)"
+done
+mapfile -t plan < <(MDG_SCENARIOS=$scenario_filter bash "$vm_src/guest/run-scenarios.sh" --list)
+
+vm_dir=$build_dir/vm
+cache=$vm_dir/cache
+mkdir -p "$cache/debs"
+
+# ---- kernels --------------------------------------------------------------------------------
+
+image_pattern() {
+	case $1 in
+	6.1) echo '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' ;;
+	6.12) echo '^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' ;;
+	esac
+}
+
+candidate_version() {
+	apt-cache policy "$1" 2>/dev/null | sed -n 's/^  Candidate: //p' | grep -v '^(none)$' || true
+}
+
+# The newest image package of the series that the archive offers.
+newest_image() {
+	local pkg
+	apt-cache search --names-only "$(image_pattern "$1")" 2>/dev/null | cut -d' ' -f1 |
+		sort -rV | while read -r pkg; do
+		if [ -n "$(candidate_version "$pkg")" ]; then
+			echo "$pkg"
+			break
+		fi
+	done
+}
+
+# The newest kernel of the series already unpacked in the cache: for a machine whose apt
+# lists are missing or stale, or that has lost the network.
+newest_cached() {
+	local dir kver
+	for dir in "$cache"/*/.ready; do
+		[ -e "$dir" ] || continue
+		kver=$(basename "$(dirname "$dir")")
+		[[ linux-image-$kver-unsigned =~ $(image_pattern "$1") ]] && echo "$kver"
+	done | sort -V | tail -n 1
+}
+
+deb_file() {
+	local pkg=$1 ver=$2
+	echo "$cache/debs/${pkg}_${ver//:/%3a}_$(dpkg --print-architecture).deb"
+}
+
+cached_deb() {
+	local pkg=$1 ver=$2 f
+	for f in "$(deb_file "$pkg" "$ver")" "$cache/debs/${pkg}_${ver//:/%3a}_all.deb"; do
+		[ -f "$f" ] && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
+# fetch_debs PKG...: every package's candidate .deb in the cache; prints their paths.
+fetch_debs() {
+	local pkg ver f tmp
+	local -a missing=() files=()
+	for pkg in "$@"; do
+		ver=$(candidate_version "$pkg")
+		[ -n "$ver" ] || die "apt knows no package $pkg: run apt-get update"
+		if f=$(cached_deb "$pkg" "$ver"); then
+			files+=("$f")
+		else
+			missing+=("$pkg=$ver")
+		fi
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		tmp=$(mktemp -d "$cache/debs/.dl.XXXXXX")
+		if ! (cd "$tmp" && apt-get download -q "${missing[@]}") >"$tmp.log" 2>&1; then
+			cat "$tmp.log" >&2
+			rm -rf "$tmp" "$tmp.log"
+			die "apt-get download ${missing[*]} failed"
+		fi
+		mv "$tmp"/*.deb "$cache/debs/"
+		rm -rf "$tmp" "$tmp.log"
+		for pkg in "${missing[@]}"; do
+			f=$(cached_deb "${pkg%%=*}" "${pkg#*=}") ||
+				die "apt-get download left no .deb for $pkg"
+			files+=("$f")
+		done
+	fi
+	printf '%s\n' "${files[@]}"
+}
+
+# Depends of the headers package: its -common sibling and the kbuild package.
+header_deps() {
+	apt-cache show --no-all-versions "$1" | sed -n 's/^Depends: //p' | tr ',' '\n' |
+		sed 's/^ *//; s/ .*//' | grep -E '^linux-(headers-.*-common|kbuild-.*)$'
+}
+
+# prepare_kernel SERIES INDEX COUNT: sets kver and kroot (unpacked, depmod'ed root).
+prepare_kernel() {
+	local series=$1 idx=$2 count=$3 image hdr root f
+	local -a pkgs debs
+	image=$(newest_image "$series")
+	if [ -z "$image" ]; then
+		kver=$(newest_cached "$series")
+		[ -n "$kver" ] ||
+			die "apt offers no $(image_pattern "$series") and none is cached: run apt-get update"
+		say "kernel $idx of $count: apt offers no $series image; using cached $kver"
+		kroot=$cache/$kver/root
+		return
+	fi
+	kver=${image#linux-image-}
+	kver=${kver%-unsigned}
+	kroot=$cache/$kver/root
+	if [ -f "$cache/$kver/.ready" ]; then
+		say "kernel $idx of $count: $kver (cached)"
+		return
+	fi
+
+	hdr=linux-headers-$kver
+	mapfile -t pkgs < <(echo "$image"; echo "$hdr"; header_deps "$hdr")
+	[ ${#pkgs[@]} -eq 4 ] || die "unexpected dependencies of $hdr: ${pkgs[*]}"
+	say "downloading kernel $idx of $count: ${pkgs[*]}"
+	mapfile -t debs < <(fetch_debs "${pkgs[@]}")
+	[ ${#debs[@]} -eq 4 ] || die "download of $kver incomplete"
+
+	say "unpacking $kver"
+	root=$cache/$kver
+	rm -rf "$root"
+	mkdir -p "$root/root"
+	for f in "${debs[@]}"; do
+		dpkg-deb -x "$f" "$root/root"
+	done
+	# Debian's headers Makefile includes the -common tree by its installed, absolute path.
+	sed -i "s|^include /usr/src/|include $root/root/usr/src/|" \
+		"$root/root/usr/src/linux-headers-$kver/Makefile"
+	depmod -b "$root/root" "$kver"
+	printf '%s\n' "${debs[@]##*/}" >"$root/.ready"
+}
+
+# ---- fixture and initramfs ------------------------------------------------------------------
+
+build_fixture() {
+	local series=$1 kver=$2 kroot=$3 out f
+	out=$vm_dir/$series/fixture
+	mkdir -p "$out"
+	# sources copied (not symlinked): 6.1's kbuild writes its objects next to them
+	for f in Kbuild Makefile mdg_fixture.c; do
+		cmp -s "$vm_src/fixture/$f" "$out/$f" || cp "$vm_src/fixture/$f" "$out/$f"
+	done
+	say "building fixture for $kver"
+	if ! make -C "$kroot/usr/src/linux-headers-$kver" M="$out" modules >"$out/build.log" 2>&1
+	then
+		tail -n 20 "$out/build.log" | sed 's/^/[vm]   /'
+		say "fixture build failed for $kver (log: $out/build.log)"
+		rm -f "$out/mdg_fixture.ko"
+		return 1
+	fi
+	grep -E 'warning|error' "$out/build.log" | grep -v 'Skipping BTF' | sed 's/^/[vm]   /' || true
+}
+
+# Modules /init needs before the root exists, in load order.
+initramfs_modules() {
+	local kver=$1 kroot=$2 m
+	for m in virtio_pci 9pnet_virtio 9p; do
+		modprobe -d "$kroot" -S "$kver" --show-depends "$m"
+	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
+}
+
+build_initramfs() {
+	local series=$1 kver=$2 kroot=$3 stage ko name
+	stage=$vm_dir/$series/initramfs
+	rm -rf "$stage"
+	mkdir -p "$stage/bin" "$stage/modules"
+	cp "$(command -v busybox)" "$stage/bin/busybox"
+	ln -s busybox "$stage/bin/sh"
+	cp "$vm_src/guest/init" "$stage/init"
+	chmod 0755 "$stage/init"
+	: >"$stage/modules/order"
+	while read -r ko; do
+		name=$(basename "$ko")
+		# busybox insmod takes plain ELF: unpack what kmod would have unpacked
+		case $name in
+		*.ko.xz) xz -dc "$ko" >"$stage/modules/${name%.xz}"; name=${name%.xz} ;;
+		*.ko.zst) zstd -qdc "$ko" >"$stage/modules/${name%.zst}"; name=${name%.zst} ;;
+		*.ko) cp "$ko" "$stage/modules/$name" ;;
+		*) die "unexpected module file $ko" ;;
+		esac
+		echo "$name" >>"$stage/modules/order"
+	done < <(initramfs_modules "$kver" "$kroot")
+	cat >"$stage/mdg.env" <<EOF
+MDG_SERIES='$series'
+MDG_KVER='$kver'
+MDG_MODROOT='$kroot'
+MDG_BUILD_DIR='$build_dir'
+MDG_SRC_DIR='$src_dir'
+MDG_FIXTURE_KO='$vm_dir/$series/fixture/mdg_fixture.ko'
+MDG_SCENARIOS='$scenario_filter'
+MDG_SCENARIO_TIMEOUT='${MDG_SCENARIO_TIMEOUT:-120}'
+EOF
+	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) \
+		>"$vm_dir/$series/initramfs.cpio"
+}
+
+# The kernel's built-in LSM order, with bpf guaranteed: our lsm= replaces the default.
+lsm_list() {
+	local kroot=$1 kver=$2 def
+	def=$(sed -n 's/^CONFIG_LSM="\(.*\)"$/\1/p' "$kroot/boot/config-$kver")
+	case ,$def, in
+	*,bpf,*) ;;
+	*) say "note: CONFIG_LSM of $kver ($def) lacks bpf; lsm= adds it" ;;
+	esac
+	echo "lockdown,capability,landlock,yama,apparmor,bpf"
+}
+
+# ---- boot and collect -----------------------------------------------------------------------
+
+# boot SERIES KVER KROOT: runs the guest, records results in $vm_dir/SERIES/results.
+boot() {
+	local series=$1 kver=$2 kroot=$3 out console results rc=0 lsm t0 line w
+	out=$vm_dir/$series
+	console=$out/console.log
+	results=$out/results
+	: >"$results"
+	lsm=$(lsm_list "$kroot" "$kver")
+	say "booting $series ($kver), console: $console"
+	t0=$SECONDS
+	set +e
+	timeout -k 10 "$boot_timeout" qemu-system-x86_64 \
+		-accel tcg -cpu max -smp 2 -m 2048 -nographic -no-reboot \
+		-kernel "$kroot/boot/vmlinuz-$kver" \
+		-initrd "$out/initramfs.cpio" \
+		-append "console=ttyS0 lsm=$lsm panic=-1 mitigations=off" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-nic none </dev/null 2>&1 |
+		tr -d '\r' | tee "$console" |
+		while IFS= read -r line; do
+			read -r -a w <<<"$line" || true
+			case $line in
+			MDG-PROGRESS\ *)
+				say "$series: scenario ${w[1]} of ${w[2]}: ${w[3]}"
+				;;
+			MDG-TIME\ *)
+				echo "${w[1]} ${w[2]}" >>"$results.time"
+				;;
+			MDG-RESULT\ *)
+				echo "${line#MDG-RESULT }" >>"$results"
+				say "$series: ${w[1]} ${w[2]}$(awk -v n="${w[2]}" \
+					'$1 == n { printf " (%s s)", $2; exit }' "$results.time" 2>/dev/null)"
+				;;
+			MDG-INFO\ *)
+				say "$series:   ${line#MDG-INFO }"
+				;;
+			MDG-FATAL\ *)
+				say "$series: guest: ${line#MDG-FATAL }"
+				;;
+			MDG-LOG\ *)
+				echo "[vm] $series:   ${line#MDG-LOG }"
+				;;
+			esac
+		done
+	rc=${PIPESTATUS[0]}
+	set -e
+	rm -f "$results.time"
+	case $rc in
+	0) say "$series: guest powered off after $((SECONDS - t0)) s" ;;
+	124 | 137) say "$series: guest killed after the ${boot_timeout} s limit" ;;
+	*) say "$series: qemu exited with $rc after $((SECONDS - t0)) s" ;;
+	esac
+	echo "$rc" >"$out/qemu.rc"
+}
+
+count=${#kernels[@]}
+declare -A kvers kroots
+i=0
+for series in "${kernels[@]}"; do
+	i=$((i + 1))
+	prepare_kernel "$series" "$i" "$count"
+	kvers[$series]=$kver
+	kroots[$series]=$kroot
+done
+
+start=$SECONDS
+for series in "${kernels[@]}"; do
+	mkdir -p "$vm_dir/$series"
+	build_fixture "$series" "${kvers[$series]}" "${kroots[$series]}" || true
+	build_initramfs "$series" "${kvers[$series]}" "${kroots[$series]}"
+	boot "$series" "${kvers[$series]}" "${kroots[$series]}"
+done
+
+# Every planned scenario gets a line; one the guest never reported is a failure.
+passed=0
+failed=0
+summary=()
+for series in "${kernels[@]}"; do
+	qrc=$(cat "$vm_dir/$series/qemu.rc")
+	for name in "${plan[@]}"; do
+		line=$(awk -v n="$name" '$2 == n { print; exit }' "$vm_dir/$series/results")
+		if [ -z "$line" ]; then
+			case $qrc in
+			124 | 137) why="guest timed out (${boot_timeout} s) before it" ;;
+			*) why="guest stopped before it (qemu exit $qrc; see $vm_dir/$series/console.log)" ;;
+			esac
+			grep -q '^MDG-PLAN' "$vm_dir/$series/console.log" ||
+				why="kernel did not boot to the scenarios (see $vm_dir/$series/console.log)"
+			line="FAIL $name $why"
+		fi
+		if [ "${line%% *}" = PASS ]; then
+			passed=$((passed + 1))
+			summary+=("PASS $series $name")
+		else
+			failed=$((failed + 1))
+			summary+=("FAIL $series $name ${line#FAIL "$name" }")
+		fi
+	done
+done
+say "done in $((SECONDS - start)) s of booting"
+printf '%s\n' "${summary[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
