@@ -12,6 +12,8 @@
 #include "mdevguard.h"
 #include "policy.h"
 
+_Static_assert((MDG_MAX_HELD & (MDG_MAX_HELD - 1)) == 0, "MDG_MAX_HELD must be a power of two");
+
 #define S_IFMT	00170000
 #define S_IFCHR	0020000
 
@@ -72,24 +74,31 @@ struct {
 	__type(value, struct mdg_holder_bytes);
 } empty_holder SEC(".maps");
 
-struct mdg_decision {
-	__u32 rule;
-	__u32 action;
-	__u32 nr_held;
-	__u32 recorded;
-};
-
 /*
- * The verdict of a decision is parked here and read back. The verifier cannot see through map
- * memory, so the return value no longer ties every path through the held-set loop to the
- * value it produced, and equivalent paths can be pruned.
+ * The held set as a decision saw it, for its event: too large for the stack next to the rest.
+ * Debian's kernels do not preempt a BPF program; were one preempted here by an open on the
+ * same CPU, only the held list of a log line could be wrong, never a decision.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct mdg_decision);
-} verdict SEC(".maps");
+	__type(value, struct mdg_snapshot);
+} snapshot SEC(".maps");
+
+struct mdg_snapshot {
+	__u32 nr_held;
+	__u32 pad;
+	struct mdg_dev_id held[MDG_MAX_HELD];
+};
+
+struct mdg_decision {
+	__u32 rule;
+	__u32 action;
+	__u32 recorded;
+	struct mdg_snapshot *snap;
+};
+
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -236,7 +245,8 @@ static __always_inline void holding_drop(struct mdg_holder *h, const struct mdg_
 			continue;
 		if (--h->held[i].files)
 			return;
-		h->held[i] = h->held[n - 1];
+		/* The mask is a no-op for n in [1, MDG_MAX_HELD]; it is there for the verifier. */
+		h->held[i] = h->held[(n - 1) & (MDG_MAX_HELD - 1)];
 		h->nr_held = n - 1;
 		return;
 	}
@@ -271,39 +281,43 @@ static __always_inline void count(struct mdg_stats *st, enum mdg_action act, int
 		st->errors++;
 }
 
-static __always_inline void report(struct mdg_event *e, struct mdg_stats *st,
-				   const struct mdg_device *dev, __u32 rdev, enum mdg_rule rule,
-				   enum mdg_action act, __u32 nr_held, enum mdg_hook hook)
+/* Denials, would-be denials and, when asked, allows go to user space. */
+static __always_inline void report(struct mdg_stats *st, const struct mdg_decision *d,
+				   const struct mdg_device *dev, __u32 rdev, enum mdg_hook hook)
 {
+	struct mdg_event *e;
+
+	if (d->action == MDG_ACT_ALLOW && !cfg.log_allow)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		if (st && (act != MDG_ACT_ALLOW || cfg.log_allow))
+		if (st)
 			st->lost_events++;
 		return;
 	}
-	if (act == MDG_ACT_ALLOW && !cfg.log_allow) {
-		bpf_ringbuf_discard(e, 0);
-		return;
-	}
 	event_fill(e, dev, rdev);
-	e->rule = rule;
-	e->action = act;
-	e->nr_held = nr_held;
+	e->rule = d->rule;
+	e->action = d->action;
 	e->hook = hook;
+	e->nr_held = 0;
+	if (d->snap) {
+		e->nr_held = d->snap->nr_held;
+		__builtin_memcpy(e->held, d->snap->held, sizeof(e->held));
+	}
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* The per-CPU slot a decision is written to; see the verdict map. */
-static __always_inline struct mdg_decision *decision_get(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&verdict, &zero);
-}
-
 /* Under the holder's lock: the rule, and on consent one more file of the device for it. */
+/*
+ * Under the holder's lock: the rule, and on consent one more file of the device for it.
+ * The outcome is read back from the record rather than kept in registers: the verifier then
+ * sees one unknown value instead of one constant per path through the held-set loop, and can
+ * prune those paths instead of walking each to the end of the program.
+ */
 static __always_inline void decide_locked(struct mdg_holder *h, const struct mdg_device *dev,
-					  struct mdg_event *e, struct mdg_decision *d)
+					  struct mdg_decision *d)
 {
+	struct mdg_snapshot *snap = d->snap;
 	struct mdg_request req;
 	enum mdg_action act;
 	enum mdg_rule rule;
@@ -317,15 +331,18 @@ static __always_inline void decide_locked(struct mdg_holder *h, const struct mdg
 	n = h->nr_held;
 	rule = mdg_decide(h->held, n, &req, cfg.mode);
 	act = mdg_action(rule, cfg.audit);
-	if (e) {
+	if (snap) {
 		/* Slots past nr_held are stale but harmless: user space reads nr_held of them. */
 		for (i = 0; i < MDG_MAX_HELD; i++)
-			e->held[i] = h->held[i].id;
+			snap->held[i] = h->held[i].id;
+		snap->nr_held = n;
 	}
-	d->rule = rule;
-	d->action = act;
-	d->nr_held = n;
-	d->recorded = act != MDG_ACT_DENY && holding_add(h, dev) == 0;
+	h->last_rule = rule;
+	h->last_action = act;
+	h->last_recorded = act != MDG_ACT_DENY && holding_add(h, dev) == 0;
+	d->rule = *(volatile __u32 *)&h->last_rule;
+	d->action = *(volatile __u32 *)&h->last_action;
+	d->recorded = *(volatile __u32 *)&h->last_recorded;
 	bpf_spin_unlock(&h->lock);
 }
 
@@ -334,8 +351,9 @@ static __always_inline void decision_set(struct mdg_decision *d, enum mdg_rule r
 {
 	d->rule = rule;
 	d->action = act;
-	d->nr_held = 0;
 	d->recorded = 0;
+	if (d->snap)
+		d->snap->nr_held = 0;
 }
 
 /* Gives a holding back to its holder's record; the record goes once it can gain no more. */
@@ -359,8 +377,7 @@ static __always_inline void release_holding(struct mdg_holder_key *holder, struc
 
 /* Counting, reporting and the return value of a decision that has been made. */
 static __always_inline int conclude(struct mdg_decision *d, struct mdg_stats *st,
-				    struct mdg_event *e, const struct mdg_device *dev, __u32 rdev,
-				    enum mdg_hook hook)
+				    const struct mdg_device *dev, __u32 rdev, enum mdg_hook hook)
 {
 	__u32 rule = d->rule, act = d->action;
 	int error;
@@ -368,7 +385,7 @@ static __always_inline int conclude(struct mdg_decision *d, struct mdg_stats *st
 	error = rule == MDG_RULE_NO_MEMORY || rule == MDG_RULE_TOO_MANY ||
 		(act != MDG_ACT_DENY && !d->recorded && rule != MDG_RULE_BROKER);
 	count(st, act, error);
-	report(e, st, dev, rdev, rule, act, d->nr_held, hook);
+	report(st, d, dev, rdev, hook);
 	return act == MDG_ACT_DENY ? deny_ret() : 0;
 }
 
@@ -378,11 +395,11 @@ int BPF_PROG(mdg_file_open, struct file *file, int ret)
 	struct task_struct *task;
 	struct mdg_holder_key key;
 	struct mdg_file rec = {};
-	struct mdg_decision *d;
+	struct mdg_decision dec = {}, *d = &dec;
 	struct mdg_device *dev;
+	__u32 zero = 0;
 	struct mdg_holder *h;
 	struct mdg_stats *st;
-	struct mdg_event *e;
 	__u64 fkey = (__u64)file;
 	__u32 rdev;
 
@@ -393,19 +410,15 @@ int BPF_PROG(mdg_file_open, struct file *file, int ret)
 	dev = bpf_map_lookup_elem(&devices, &rdev);
 	if (!dev)
 		return 0;
-	d = decision_get();
-	if (!d)
-		return deny_ret();
 
 	st = stats_get();
 	if (st)
 		st->opens_seen++;
-	/* Reserved before the lock: the held set is copied into it while the lock is held. */
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	d->snap = bpf_map_lookup_elem(&snapshot, &zero);
 
 	if (current_is_broker()) {
 		decision_set(d, MDG_RULE_BROKER, MDG_ACT_ALLOW);
-		return conclude(d, st, e, dev, rdev, MDG_HOOK_OPEN);
+		return conclude(d, st, dev, rdev, MDG_HOOK_OPEN);
 	}
 
 	task = bpf_get_current_task_btf();
@@ -417,12 +430,12 @@ int BPF_PROG(mdg_file_open, struct file *file, int ret)
 	if (!h || bpf_map_update_elem(&files, &fkey, &rec, BPF_ANY)) {
 		/* Cannot account for the holding: fail closed, for mdev nodes only. */
 		decision_set(d, MDG_RULE_NO_MEMORY, mdg_action(MDG_RULE_NO_MEMORY, cfg.audit));
-		return conclude(d, st, e, dev, rdev, MDG_HOOK_OPEN);
+		return conclude(d, st, dev, rdev, MDG_HOOK_OPEN);
 	}
-	decide_locked(h, dev, e, d);
+	decide_locked(h, dev, d);
 	if (!d->recorded)
 		bpf_map_delete_elem(&files, &fkey);
-	return conclude(d, st, e, dev, rdev, MDG_HOOK_OPEN);
+	return conclude(d, st, dev, rdev, MDG_HOOK_OPEN);
 }
 
 /*
@@ -435,11 +448,11 @@ int BPF_PROG(mdg_file_receive, struct file *file, int ret)
 	struct task_struct *task;
 	struct mdg_holder_key key, old = {};
 	struct mdg_file rec = {}, *f;
-	struct mdg_decision *d;
+	struct mdg_decision dec = {}, *d = &dec;
 	struct mdg_device *dev;
+	__u32 zero = 0;
 	struct mdg_holder *h;
 	struct mdg_stats *st;
-	struct mdg_event *e;
 	__u64 fkey = (__u64)file;
 	__u32 rdev;
 	int had_holder = 0;
@@ -453,9 +466,6 @@ int BPF_PROG(mdg_file_receive, struct file *file, int ret)
 		return 0;
 	if (current_is_broker())
 		return 0;
-	d = decision_get();
-	if (!d)
-		return deny_ret();
 
 	task = bpf_get_current_task_btf();
 	holder_key_of(task, &key);
@@ -470,15 +480,15 @@ int BPF_PROG(mdg_file_receive, struct file *file, int ret)
 	st = stats_get();
 	if (st)
 		st->opens_seen++;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	d->snap = bpf_map_lookup_elem(&snapshot, &zero);
 	h = holder_get(&key, task);
 	if (!h) {
 		decision_set(d, MDG_RULE_NO_MEMORY, mdg_action(MDG_RULE_NO_MEMORY, cfg.audit));
-		return conclude(d, st, e, dev, rdev, MDG_HOOK_RECEIVE);
+		return conclude(d, st, dev, rdev, MDG_HOOK_RECEIVE);
 	}
-	decide_locked(h, dev, e, d);
+	decide_locked(h, dev, d);
 	if (!d->recorded)
-		return conclude(d, st, e, dev, rdev, MDG_HOOK_RECEIVE);
+		return conclude(d, st, dev, rdev, MDG_HOOK_RECEIVE);
 	rec.holder = key;
 	rec.id = dev->id;
 	rec.rdev = rdev;
@@ -486,11 +496,11 @@ int BPF_PROG(mdg_file_receive, struct file *file, int ret)
 		/* Without a file record the holding could never be given back: undo it. */
 		release_holding(&key, &rec.id);
 		decision_set(d, MDG_RULE_NO_MEMORY, mdg_action(MDG_RULE_NO_MEMORY, cfg.audit));
-		return conclude(d, st, e, dev, rdev, MDG_HOOK_RECEIVE);
+		return conclude(d, st, dev, rdev, MDG_HOOK_RECEIVE);
 	}
 	if (had_holder)
 		release_holding(&old, &rec.id);
-	return conclude(d, st, e, dev, rdev, MDG_HOOK_RECEIVE);
+	return conclude(d, st, dev, rdev, MDG_HOOK_RECEIVE);
 }
 
 SEC("lsm/file_free_security")

@@ -88,6 +88,9 @@ struct mdg_holder {
 	struct bpf_spin_lock lock;
 	__u32 nr_held;
 	__u32 exited;			/* thread group gone; record dies with its last file */
+	__u32 last_rule;		/* the latest decision for this process (enum mdg_rule) */
+	__u32 last_action;		/* enum mdg_action */
+	__u32 last_recorded;		/* whether it added a file to the holdings */
 	char comm[MDG_COMM_LEN];
 	struct mdg_held held[MDG_MAX_HELD];
 };
