@@ -353,7 +353,7 @@ static int list_move(struct mdg_strlist *to, struct mdg_strlist *from, const cha
 static int set_type(struct mdg_policy *p, const char *key, const char *v, char *err,
 		    size_t errlen)
 {
-	bool deny = key[0] == 'r';
+	bool deny = !strncmp(key, "restrict-", 9);
 
 	if (!valid_type(v)) {
 		bad_value(err, errlen, key, v,
@@ -368,7 +368,7 @@ static int set_type(struct mdg_policy *p, const char *key, const char *v, char *
 static int set_device(struct mdg_policy *p, const char *key, const char *v, char *err,
 		      size_t errlen)
 {
-	bool deny = key[0] == 'r';
+	bool deny = !strncmp(key, "restrict-", 9);
 	char uuid[MDG_UUID_LEN];
 	struct mdg_dev_id id;
 

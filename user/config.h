@@ -60,7 +60,7 @@ const char *mdg_mode_name(enum mdg_mode m);	/* "exclusive", "per-type" */
 int mdg_mode_parse(const char *s, enum mdg_mode *m);	/* the names above; -EINVAL otherwise */
 const char *mdg_errno_name(int e);		/* "EPERM", "EACCES", "EBUSY", else "unknown" */
 int mdg_errno_parse(const char *s, int *e);	/* those names -> positive errno; -EINVAL */
-const char *mdg_reason_name(enum mdg_reason r);	/* "sysfs-Y", "sysfs-N", "absent-default",
-						   "malformed", "type-override", "device-override" */
+/* "sysfs-Y", "sysfs-N", "absent-default", "malformed", "type-override", "device-override" */
+const char *mdg_reason_name(enum mdg_reason r);
 
 #endif

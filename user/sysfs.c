@@ -171,6 +171,11 @@ static int read_link(const char *path, char *buf, size_t size)
 	return 0;
 }
 
+static const char *link_error(int err)
+{
+	return err == -EINVAL ? "not a symbolic link" : strerror(-err);
+}
+
 /* Decimal, digits only, at most max. */
 static int parse_uint(const char *s, size_t len, unsigned long max, unsigned int *out)
 {
@@ -207,44 +212,43 @@ static int parse_devnum(const char *buf, size_t len, unsigned int *maj, unsigned
 	return 0;
 }
 
+/* One byte as a log line can show it: printable ASCII, \\, \n, \t or \xNN. */
+static size_t escape_char(unsigned char c, char piece[5])
+{
+	if (c == '\\' || c == '\n' || c == '\t') {
+		piece[0] = '\\';
+		piece[1] = c == '\n' ? 'n' : c == '\t' ? 't' : '\\';
+		return 2;
+	}
+	if (c >= 0x20 && c < 0x7f) {
+		piece[0] = (char)c;
+		return 1;
+	}
+	snprintf(piece, 5, "\\x%02x", c);
+	return 4;
+}
+
 /*
- * Bytes as a log line can show them: printable ASCII as is, backslash doubled, \n and \t, and
- * \xNN for the rest. What does not fit (or more, when the file was longer than what we read)
- * ends in "...".
+ * Escapes len bytes into out. What does not fit, or more (the file was longer than what was
+ * read), ends in "..." after the last whole escape that fits.
  */
 static void escape_bytes(char *out, size_t size, const char *buf, size_t len, bool more)
 {
-	size_t pos = 0, i, need = 0;
+	size_t pos = 0, need = 0, room, i, n;
 	char piece[5];
-	bool cut;
 
+	for (i = 0; i < len; i++)
+		need += escape_char((unsigned char)buf[i], piece);
+	more = more || need > size - 1;
+	room = size - 1 - (more ? 3 : 0);
 	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)buf[i];
-
-		need += (c >= 0x20 && c < 0x7f && c != '\\') ? 1 : (c == '\\' || c == '\n' ||
-								     c == '\t') ? 2 : 4;
-	}
-	cut = more || need > size - 1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)buf[i];
-		size_t plen;
-
-		if (c == '\\')
-			plen = (size_t)snprintf(piece, sizeof(piece), "\\\\");
-		else if (c == '\n')
-			plen = (size_t)snprintf(piece, sizeof(piece), "\\n");
-		else if (c == '\t')
-			plen = (size_t)snprintf(piece, sizeof(piece), "\\t");
-		else if (c >= 0x20 && c < 0x7f)
-			plen = (size_t)snprintf(piece, sizeof(piece), "%c", c);
-		else
-			plen = (size_t)snprintf(piece, sizeof(piece), "\\x%02x", c);
-		if (pos + plen > size - 1 - (cut ? 3 : 0))
+		n = escape_char((unsigned char)buf[i], piece);
+		if (pos + n > room)
 			break;
-		memcpy(out + pos, piece, plen);
-		pos += plen;
+		memcpy(out + pos, piece, n);
+		pos += n;
 	}
-	if (cut) {
+	if (more) {
 		memcpy(out + pos, "...", 3);
 		pos += 3;
 	}
@@ -256,7 +260,7 @@ static void escape_bytes(char *out, size_t size, const char *buf, size_t len, bo
  *
  * kstrtobool() (lib/kstrtox.c) decides on a prefix: the first character when it is one of
  * y Y 1 / n N 0, or the first two when they are [oO][nN] / [oO][fF]; whatever follows is
- * ignored, so to the kernel "Y\n\n", "YES" and "of" are all valid. Kernels since 5.17 also take
+ * ignored, so to the kernel "Y\n\n", "YES" and "of" are all valid. Newer kernels also take
  * t T / f F. The attribute is documented as "Y or N", and SPEC §2 names the accepted spellings
  * as y/Y/1/on and n/N/0/off "and nothing else", so we accept exactly the whole words that
  * kstrtobool() names, and only those:
@@ -340,34 +344,31 @@ static enum mdg_attr read_attr(const struct scan *s, const char *path, char raw[
 	return MDG_ATTR_MALFORMED;
 }
 
-/* Geometric growth of an array of nmemb elements to hold one more. */
-static int grow(void **v, size_t *cap, size_t nmemb, size_t size)
+/* v, grown geometrically to hold n + 1 elements; NULL when out of memory (v left as it was). */
+static void *grow(void *v, size_t *cap, size_t n, size_t size)
 {
 	size_t ncap;
-	void *nv;
 
-	if (nmemb < *cap)
-		return 0;
+	if (n < *cap)
+		return v;
 	ncap = *cap ? *cap * 2 : 16;
 	if (ncap > SIZE_MAX / size)
-		return -ENOMEM;
-	nv = realloc(*v, ncap * size);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
+		return NULL;
+	v = realloc(v, ncap * size);
+	if (v)
+		*cap = ncap;
+	return v;
 }
 
 static int add_ref(struct scan *s, const char *real, enum mdg_attr attr, const char *raw)
 {
 	struct type_ref *r;
-	int ret;
 
-	ret = grow((void **)&s->refs, &s->refs_cap, s->nr_refs, sizeof(*s->refs));
-	if (ret)
-		return ret;
-	r = &s->refs[s->nr_refs];
+	r = grow(s->refs, &s->refs_cap, s->nr_refs, sizeof(*s->refs));
+	if (!r)
+		return -ENOMEM;
+	s->refs = r;
+	r += s->nr_refs;
 	r->real = strdup(real);
 	if (!r->real)
 		return -ENOMEM;
@@ -388,9 +389,11 @@ static const struct type_ref *find_ref(const struct scan *s, const char *real)
 	const struct type_ref *r;
 	size_t i;
 
-	r = bsearch(&key, s->refs, s->nr_sorted_refs, sizeof(*s->refs), cmp_ref);
-	if (r)
-		return r;
+	if (s->nr_sorted_refs) {
+		r = bsearch(&key, s->refs, s->nr_sorted_refs, sizeof(*s->refs), cmp_ref);
+		if (r)
+			return r;
+	}
 	for (i = s->nr_sorted_refs; i < s->nr_refs; i++) {
 		if (!strcmp(s->refs[i].real, real))
 			return &s->refs[i];
@@ -460,7 +463,7 @@ static void scan_group(const struct scan *s, const char *dev, struct mdg_sysfs_d
 		return;
 	}
 	if (ret) {
-		say(s, "%s: cannot read link: %s; no group node", path, strerror(-ret));
+		say(s, "%s: %s; no group node", path, link_error(ret));
 		return;
 	}
 	name = base_name(link);
@@ -555,12 +558,11 @@ static int scan_type_link(struct scan *s, const char *dev, struct mdg_sysfs_dev 
 	}
 	if (ret) {
 		say(s, "%s: %s; device skipped", path,
-		    ret == -ENOENT ? "no mdev_type link" :
-		    ret == -EINVAL ? "not a symbolic link" : strerror(-ret));
+		    ret == -ENOENT ? "no mdev_type link" : link_error(ret));
 		return 1;
 	}
 	if (!*base_name(link) || copy_name(d->type, sizeof(d->type), base_name(link))) {
-		say(s, "%s: link to \"%s\" does not end in a type name of 1 to %d characters; device skipped",
+		say(s, "%s: link to \"%s\" names no type of 1 to %d characters; device skipped",
 		    path, link, MDG_TYPE_LEN - 1);
 		return 1;
 	}
@@ -583,7 +585,7 @@ static int scan_type_link(struct scan *s, const char *dev, struct mdg_sysfs_dev 
 static int scan_device(struct scan *s, const char *bus, const char *name)
 {
 	char dev[PATH_MAX], real[PATH_MAX];
-	struct mdg_sysfs_dev d;
+	struct mdg_sysfs_dev d, *devs;
 	struct mdg_dev_id id;
 	bool enoent = false;
 	int ret;
@@ -619,10 +621,11 @@ static int scan_device(struct scan *s, const char *bus, const char *name)
 		return 0;
 	}
 
-	ret = grow((void **)&s->out->devs, &s->devs_cap, s->out->nr_devs, sizeof(d));
-	if (ret)
-		return ret;
-	s->out->devs[s->out->nr_devs++] = d;
+	devs = grow(s->out->devs, &s->devs_cap, s->out->nr_devs, sizeof(d));
+	if (!devs)
+		return -ENOMEM;
+	s->out->devs = devs;
+	devs[s->out->nr_devs++] = d;
 	return 0;
 }
 
@@ -713,14 +716,15 @@ static int read_available(const char *dir, bool *enoent)
 static int scan_type(struct scan *s, const char *types, const char *parent, const char *name)
 {
 	char dir[PATH_MAX], path[PATH_MAX], real[PATH_MAX];
-	struct mdg_sysfs_type t;
+	struct mdg_sysfs_type t, *all;
 	bool enoent = false;
 	int ret;
 
 	memset(&t, 0, sizeof(t));
 	if (path_fmt(dir, sizeof(dir), "%s/%s", types, name))
 		return 0;
-	if (copy_name(t.type, sizeof(t.type), name) || copy_name(t.parent, sizeof(t.parent), parent)) {
+	if (copy_name(t.type, sizeof(t.type), name) ||
+	    copy_name(t.parent, sizeof(t.parent), parent)) {
 		say(s, "%s: type or parent name too long, skipped", dir);
 		return 0;
 	}
@@ -743,10 +747,11 @@ static int scan_type(struct scan *s, const char *types, const char *parent, cons
 	ret = add_ref(s, real, t.attr, t.attr_raw);
 	if (ret)
 		return ret;
-	ret = grow((void **)&s->out->types, &s->types_cap, s->out->nr_types, sizeof(t));
-	if (ret)
-		return ret;
-	s->out->types[s->out->nr_types++] = t;
+	all = grow(s->out->types, &s->types_cap, s->out->nr_types, sizeof(t));
+	if (!all)
+		return -ENOMEM;
+	s->out->types = all;
+	all[s->out->nr_types++] = t;
 	return 0;
 }
 
