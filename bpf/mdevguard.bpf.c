@@ -511,7 +511,12 @@ int BPF_PROG(mdg_file_free, struct file *file)
 	__u64 fkey = (__u64)file;
 	__u32 rdev;
 
-	if (!mdev_candidate(file, &rdev))
+	/*
+	 * A file whose open failed after we allowed it (VFIO's own EBUSY, say) comes here with
+	 * f_inode already cleared, so it cannot be recognised by its device: look those up too.
+	 * Every other file pays the device filter only.
+	 */
+	if (file->f_inode && !mdev_candidate(file, &rdev))
 		return 0;
 	f = bpf_map_lookup_elem(&files, &fkey);
 	if (!f)

@@ -30,10 +30,12 @@
 
 #include "events.h"
 #include "log.h"
+#include "metrics.h"
 #include "mdevguard.skel.h"
 #include "mdevguard_cli.h"
 
 #define LSM_FILE "/sys/kernel/security/lsm"
+#define MDG_METRICS_INTERVAL_S 5
 
 struct link_pin {
 	const char *name;
@@ -63,6 +65,7 @@ struct loader {
 	char *warnings;
 	size_t warnings_len;
 	int sig_fd, uevent_fd, ep_fd;
+	int metrics_err;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -585,15 +588,50 @@ static int reload(struct loader *l)
 	return ret;
 }
 
+static void write_metrics(struct loader *l)
+{
+	struct mdg_metrics m = {};
+	size_t i;
+	int ret;
+
+	if (!l->o->metrics_file)
+		return;
+	ret = mdg_stats_read(bpf_map__fd(l->skel->maps.stats), &m.stats);
+	if (!ret) {
+		for (i = 0; i < l->scan.nr_devs; i++) {
+			enum mdg_reason r;
+
+			m.devices++;
+			m.restricted += mdg_policy_restricted(&l->o->policy, &l->scan.devs[i], &r);
+		}
+		m.holders = mdg_map_count(bpf_map__fd(l->skel->maps.holders),
+					  sizeof(struct mdg_holder_key));
+		m.mode = l->o->policy.mode;
+		m.audit = l->o->policy.audit;
+		ret = mdg_metrics_write(l->o->metrics_file, &m);
+	}
+	/* Said once per kind of failure, not every few seconds. */
+	if (ret && ret != l->metrics_err)
+		mdg_warn("cannot write metrics to %s: %s", l->o->metrics_file, strerror(-ret));
+	l->metrics_err = ret;
+}
+
 static int event_loop(struct loader *l)
 {
 	struct epoll_event evs[4];
 	struct signalfd_siginfo si;
 	time_t next_scan = time(NULL) + l->o->rescan_s;
+	time_t next_metrics = time(NULL);
 	int n, i, timeout;
 
 	for (;;) {
+		if (l->o->metrics_file && time(NULL) >= next_metrics) {
+			write_metrics(l);
+			next_metrics = time(NULL) + MDG_METRICS_INTERVAL_S;
+		}
 		timeout = (int)(next_scan - time(NULL)) * 1000;
+		if (l->o->metrics_file && (next_metrics - time(NULL)) * 1000 < timeout)
+			timeout = (int)(next_metrics - time(NULL)) * 1000;
 		if (timeout < 0)
 			timeout = 0;
 		n = epoll_wait(l->ep_fd, evs, 4, timeout);
@@ -711,6 +749,7 @@ int mdg_cmd_run(struct mdg_opts *o)
 
 	ret = event_loop(&l);
 	ring_buffer__consume(l.rb);
+	write_metrics(&l);
 out:
 	sd_notify(0, "STOPPING=1");
 	ring_buffer__free(l.rb);

@@ -56,6 +56,11 @@ int mdg_cmd_check(struct mdg_opts *o, char **uuids, int nr);
 /* Removes everything mdevguard pinned under dir; 0 or -errno. */
 int mdg_unpin_all(const char *dir);
 
+/* Sum of the per-CPU counters of the stats map; 0 or -errno. */
+int mdg_stats_read(int fd, struct mdg_stats *sum);
+/* Entries of a hash map, by walking its keys. */
+size_t mdg_map_count(int fd, size_t key_size);
+
 const char *mdg_rule_name(unsigned int rule);
 const char *mdg_action_name(unsigned int action);
 

@@ -98,7 +98,7 @@ static int open_maps(const char *dir, struct pinned_maps *m)
 	return read_config(m->config, &m->cfg);
 }
 
-static int read_stats(int fd, struct mdg_stats *sum)
+int mdg_stats_read(int fd, struct mdg_stats *sum)
 {
 	int ncpu = libbpf_num_possible_cpus(), i;
 	struct mdg_stats *per;
@@ -125,6 +125,22 @@ static int read_stats(int fd, struct mdg_stats *sum)
 	}
 	free(per);
 	return 0;
+}
+
+size_t mdg_map_count(int fd, size_t key_size)
+{
+	char key[64], next[64];
+	size_t n = 0;
+
+	if (key_size > sizeof(key))
+		return 0;
+	if (bpf_map_get_next_key(fd, NULL, next))
+		return 0;
+	do {
+		n++;
+		memcpy(key, next, key_size);
+	} while (bpf_map_get_next_key(fd, key, next) == 0);
+	return n;
 }
 
 static void node_path(const struct mdg_device *d, char *buf, size_t len)
@@ -339,7 +355,7 @@ int mdg_cmd_status(struct mdg_opts *o)
 		close_maps(&m);
 		return 1;
 	}
-	ret = read_stats(m.stats, &st);
+	ret = mdg_stats_read(m.stats, &st);
 	if (ret)
 		mdg_warn("cannot read counters: %s", strerror(-ret));
 	js = json_status(o->pin_dir, &m, &st);
