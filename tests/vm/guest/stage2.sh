@@ -10,42 +10,31 @@ fatal() {
 }
 
 # /tmp and /run become tmpfs; the build or source tree may live under them on the host, so
-# carry those directories across the new mounts.
+# carry those directories across: bound first to mountpoints on devtmpfs (the one writable
+# place yet), moved back on top of the new tmpfs.
 keep_dirs=()
 for d in "$MDG_BUILD_DIR" "$MDG_SRC_DIR"; do
 	case $d in
-	/tmp/* | /run/*) keep_dirs+=("$d") ;;
+	/tmp/* | /run/*) ;;
+	*) continue ;;
 	esac
+	# a tree inside the other comes along with it
+	for o in "$MDG_BUILD_DIR" "$MDG_SRC_DIR"; do
+		[[ $o != "$d" && $d == "$o"/* ]] && continue 2
+	done
+	keep_dirs+=("$d")
 done
-
+for i in "${!keep_dirs[@]}"; do
+	mkdir -p "/dev/.mdg-keep/$i"
+	mount --bind "${keep_dirs[$i]}" "/dev/.mdg-keep/$i" || fatal "bind ${keep_dirs[$i]}"
+done
 mount -t tmpfs -o mode=0755,size=64m tmpfs /run || fatal "mount tmpfs /run"
-if [ "${#keep_dirs[@]}" -gt 0 ]; then
-	mkdir -p /run/mdg-keep
-	i=0
-	for d in "${keep_dirs[@]}"; do
-		mkdir -p "/run/mdg-keep/$i"
-		mount --bind "$d" "/run/mdg-keep/$i" || fatal "bind $d"
-		i=$((i + 1))
-	done
-fi
-# /run/mdg-keep binds hide nothing yet: remount /tmp and /run on top, then put them back.
 mount -t tmpfs -o mode=1777,size=512m tmpfs /tmp || fatal "mount tmpfs /tmp"
-if [ "${#keep_dirs[@]}" -gt 0 ]; then
-	i=0
-	for d in "${keep_dirs[@]}"; do
-		case $d in
-		/tmp/*)
-			mkdir -p "$d"
-			mount --move "/run/mdg-keep/$i" "$d" || fatal "restore $d"
-			;;
-		/run/*)
-			mkdir -p "$d"
-			mount --bind "/run/mdg-keep/$i" "$d" || fatal "restore $d"
-			;;
-		esac
-		i=$((i + 1))
-	done
-fi
+for i in "${!keep_dirs[@]}"; do
+	mkdir -p "${keep_dirs[$i]}"
+	mount --move "/dev/.mdg-keep/$i" "${keep_dirs[$i]}" || fatal "restore ${keep_dirs[$i]}"
+done
+rm -rf /dev/.mdg-keep
 
 # devtmpfs has only device nodes; bash's process substitution needs /dev/fd
 ln -sfn /proc/self/fd /dev/fd
