@@ -47,6 +47,14 @@ SCENARIOS=(
 	non-mdev-unaffected
 	hotplug-create-denied
 	race-32x500
+)
+# Scenarios of the service's lifetime and of the operator's view live in their own files; each
+# defines its sc_* functions and appends its names to SCENARIOS.
+# shellcheck source=scenarios-lifetime.sh
+source "$here/scenarios-lifetime.sh"
+# shellcheck source=scenarios-operator.sh
+source "$here/scenarios-operator.sh"
+SCENARIOS+=(
 	maps-empty
 	# last, so that it sees everything the others did to the kernel
 	kernel-log-clean
