@@ -54,6 +54,8 @@ SCENARIOS=(
 source "$here/scenarios-lifetime.sh"
 # shellcheck source=scenarios-operator.sh
 source "$here/scenarios-operator.sh"
+# shellcheck source=scenarios-bench.sh
+source "$here/scenarios-bench.sh"
 SCENARIOS+=(
 	maps-empty
 	# last, so that it sees everything the others did to the kernel
