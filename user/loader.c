@@ -47,7 +47,12 @@ static struct bpf_program *prog_free(struct mdevguard *s) { return s->progs.mdg_
 static struct bpf_program *prog_recv(struct mdevguard *s) { return s->progs.mdg_file_receive; }
 static struct bpf_program *prog_exit(struct mdevguard *s) { return s->progs.mdg_process_exit; }
 
-/* Release and exit first: a holding recorded by file_open must always find its way back. */
+/*
+ * Release and exit first: a holding recorded by file_open must always find its way back. The
+ * first MDG_RELEASE_LINKS are attached before the first adoption pass, whose holdings need them
+ * just as much (a file adopted and closed before file_free is attached would be held forever).
+ */
+#define MDG_RELEASE_LINKS 2
 static const struct link_pin link_pins[] = {
 	{ "link_file_free", prog_free },
 	{ "link_process_exit", prog_exit },
@@ -252,15 +257,15 @@ static int open_and_load(struct loader *l)
 	return ret;
 }
 
-/* Attaches the programs unless a previous instance's links are still pinned. */
-static int attach_links(struct loader *l)
+/* Attaches programs [from, to) unless a previous instance's links are still pinned. */
+static int attach_links(struct loader *l, size_t from, size_t to)
 {
 	char path[PATH_MAX];
 	struct bpf_link *link;
 	size_t i;
 	int ret;
 
-	for (i = 0; i < sizeof(link_pins) / sizeof(link_pins[0]); i++) {
+	for (i = from; i < to; i++) {
 		if (pinned(l->o->pin_dir, link_pins[i].name))
 			continue;
 		link = bpf_program__attach(link_pins[i].prog(l->skel));
@@ -734,10 +739,13 @@ int mdg_cmd_run(struct mdg_opts *o)
 	ret = sync_devices(&l);
 	if (ret)
 		goto out;
+	ret = attach_links(&l, 0, MDG_RELEASE_LINKS);
+	if (ret)
+		goto out;
 	ret = adopt(&l);
 	if (ret)
 		goto out;
-	ret = attach_links(&l);
+	ret = attach_links(&l, MDG_RELEASE_LINKS, sizeof(link_pins) / sizeof(link_pins[0]));
 	if (ret)
 		goto out;
 	/* Opens that slipped in between the first pass and the attach. */
