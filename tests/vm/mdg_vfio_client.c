@@ -18,8 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +33,14 @@
 #define MAX_RACERS	256
 #define EXIT_USAGE	125
 #define MAX_FAILED	100	/* keep the exit code clear of the shell's 126+ */
+#define RES_CTRUNC	(-1000)	/* recvfd: the kernel dropped the fd and set MSG_CTRUNC */
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open	434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd	438
+#endif
 
 struct slot {
 	char name[PATH_MAX];	/* UUID for open:, path for openpath: */
@@ -66,6 +78,26 @@ static void usage(FILE *f)
 "  touch:FILE          create FILE (a signal to another process)\n"
 "  wait:FILE[:SEC]     block until FILE exists (default at most 60 s)\n"
 "  sleep:SEC           sleep, fractions allowed\n"
+"  thread-group:UUID   a new thread opens the group node of UUID and exits; the fd stays\n"
+"                      with the process\n"
+"  churn:UUID:SEC[:MS] open the group node of UUID, keep it MS milliseconds (default 0),\n"
+"                      close it, and again, for SEC seconds;\n"
+"                      prints the number of opens and the errors (EBUSY... count as errors)\n"
+"  dup:UUID:NAME       dup() the group fd of UUID, kept as the group fd of NAME\n"
+"  pid:FILE            write this process's pid to FILE\n"
+"  publish:UUID:FILE   write \"<pid> <group fd>\" of UUID to FILE (for getfd)\n"
+"  fork:FILE           fork; the parent writes the child's pid to FILE and exits with the\n"
+"                      number of unexpected results so far; the child runs the rest\n"
+"  becomepid:FILE      fork children until one gets the pid written in FILE; that child\n"
+"                      runs the rest, the parent waits for it and exits with its status\n"
+"                      (the others exit at once); gives up after 4 * pid_max forks\n"
+"  sendfd:SOCK:UUID    connect to the unix socket SOCK (waiting up to 60 s for it) and\n"
+"                      send the group fd of UUID with SCM_RIGHTS; keeps its own fd\n"
+"  recvfd:SOCK:NAME    listen on SOCK, accept one connection, receive one fd with\n"
+"                      SCM_RIGHTS and keep it as the group fd of NAME (close:NAME);\n"
+"                      a receive the kernel refused (MSG_CTRUNC, no fd) is CTRUNC\n"
+"  getfd:FILE:NAME     pidfd_open + pidfd_getfd of the \"<pid> <fd>\" in FILE; the fd is\n"
+"                      kept as the group fd of NAME\n"
 "  race:THREADS:ROUNDS:UUID,UUID,...\n"
 "                      THREADS threads, released together by a barrier, each open the\n"
 "                      group node of a different UUID; the winners of a round must be\n"
@@ -73,7 +105,7 @@ static void usage(FILE *f)
 "                      race threads=T rounds=R violations=V winners_min=A\n"
 "                      winners_max=B loser_errno=E other_errors=N seconds=S ok|violated\n"
 "\n"
-"EXPECT is ok (the default), an errno name such as EPERM or EBUSY, or any.\n"
+"EXPECT is ok (the default), an errno name such as EPERM or EBUSY, CTRUNC, or any.\n"
 "For race, ok means no violation.\n"
 "\n"
 "Exit status: the number of operations whose result was not the expected one (at most\n"
@@ -82,7 +114,11 @@ static void usage(FILE *f)
 
 static const char *errname(int err)
 {
-	const char *n = strerrorname_np(err);
+	const char *n;
+
+	if (err == RES_CTRUNC)
+		return "CTRUNC";
+	n = strerrorname_np(err);
 
 	return n ? n : "E?";
 }
@@ -353,6 +389,383 @@ static int op_sleep(const char *arg)
 	return 0;
 }
 
+struct thread_open {
+	const char *arg;
+	struct result *r;
+	int ret;
+};
+
+static void *thread_open_main(void *p)
+{
+	struct thread_open *t = p;
+
+	t->ret = op_open(t->arg, 0, t->r);
+	return NULL;
+}
+
+static int op_thread_group(const char *arg, struct result *r)
+{
+	struct thread_open t = { .arg = arg, .r = r };
+	pthread_t tid;
+
+	if (pthread_create(&tid, NULL, thread_open_main, &t))
+		return EAGAIN;
+	pthread_join(tid, NULL);
+	if (!t.ret)
+		snprintf(r->details + strlen(r->details), sizeof(r->details) - strlen(r->details),
+			 " opener_tid=%ld exited", (long)tid);
+	return t.ret;
+}
+
+/* Written to a temporary name and renamed, so a reader never sees half of it. */
+static int write_file(const char *path, const char *fmt, ...)
+{
+	char tmp[PATH_MAX];
+	va_list ap;
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return errno;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	if (fclose(f))
+		return errno;
+	return rename(tmp, path) ? errno : 0;
+}
+
+static int op_churn(const char *arg, struct result *r)
+{
+	char spec[PATH_MAX], uuid[PATH_MAX], node[PATH_MAX];
+	const char *colon = strchr(arg, ':'), *ms;
+	long opens = 0, errors = 0, hold_us = 0;
+	int fd, ret, first_err = 0;
+	double end;
+
+	if (!colon)
+		return EINVAL;
+	snprintf(spec, sizeof(spec), "%.*s", (int)(colon - arg), arg);
+	ret = group_node(spec, uuid, sizeof(uuid), node, sizeof(node));
+	if (ret)
+		return -ret;
+	end = now_s() + atof(colon + 1);
+	ms = strchr(colon + 1, ':');
+	if (ms)
+		hold_us = (long)(atof(ms + 1) * 1000);
+	while (now_s() < end) {
+		fd = open(node, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			if (!first_err)
+				first_err = errno;
+			errors++;
+			continue;
+		}
+		opens++;
+		if (hold_us)
+			usleep(hold_us);
+		close(fd);
+	}
+	snprintf(r->details, sizeof(r->details), "opens=%ld errors=%ld first_error=%s", opens,
+		 errors, first_err ? errname(first_err) : "none");
+	return errors ? first_err : 0;
+}
+
+static int op_dup(const char *arg, struct result *r)
+{
+	char uuid[PATH_MAX];
+	const char *colon = strchr(arg, ':');
+	struct slot *s, *d;
+	int fd;
+
+	if (!colon)
+		return EINVAL;
+	snprintf(uuid, sizeof(uuid), "%.*s", (int)(colon - arg), arg);
+	s = slot_find(uuid);
+	if (!s || s->group_fd < 0)
+		return ENOENT;
+	fd = fcntl(s->group_fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	d = slot_new(colon + 1);
+	if (!d) {
+		close(fd);
+		return EMFILE;
+	}
+	d->group_fd = fd;
+	container_groups++;
+	snprintf(r->details, sizeof(r->details), "fd=%d", fd);
+	return 0;
+}
+
+static int op_pid(const char *path, struct result *r)
+{
+	snprintf(r->details, sizeof(r->details), "pid=%d", getpid());
+	return write_file(path, "%d\n", getpid());
+}
+
+static int op_publish(const char *arg, struct result *r)
+{
+	char uuid[PATH_MAX];
+	const char *colon = strchr(arg, ':');
+	struct slot *s;
+
+	if (!colon)
+		return EINVAL;
+	snprintf(uuid, sizeof(uuid), "%.*s", (int)(colon - arg), arg);
+	s = slot_find(uuid);
+	if (!s || s->group_fd < 0)
+		return ENOENT;
+	snprintf(r->details, sizeof(r->details), "pid=%d fd=%d", getpid(), s->group_fd);
+	return write_file(colon + 1, "%d %d\n", getpid(), s->group_fd);
+}
+
+static int failed;
+
+/* fork:FILE: the parent leaves, the child goes on. */
+static int op_fork(const char *path, struct result *r)
+{
+	pid_t pid;
+	int err;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return errno;
+	if (pid > 0) {
+		err = write_file(path, "%d\n", pid);
+		printf("fork %s %s parent=%d child=%d, parent exits\n", path,
+		       err ? "failed" : "ok", getpid(), pid);
+		exit((failed + !!err) > MAX_FAILED ? MAX_FAILED : failed + !!err);
+	}
+	snprintf(r->details, sizeof(r->details), "child=%d", getpid());
+	return 0;
+}
+
+static int read_pid(const char *path, int *pid, int *fd)
+{
+	FILE *f = fopen(path, "r");
+	int n;
+
+	if (!f)
+		return errno;
+	n = fscanf(f, "%d %d", pid, fd);
+	fclose(f);
+	return n >= 1 ? 0 : EINVAL;
+}
+
+static int op_becomepid(const char *path, struct result *r)
+{
+	int target, fd = -1, pid_max = 32768, tries, status;
+	FILE *f;
+	pid_t pid;
+
+	if (read_pid(path, &target, &fd))
+		return EINVAL;
+	f = fopen("/proc/sys/kernel/pid_max", "r");
+	if (f) {
+		if (fscanf(f, "%d", &pid_max) != 1)
+			pid_max = 32768;
+		fclose(f);
+	}
+	fflush(stdout);
+	for (tries = 1; tries <= 4 * pid_max; tries++) {
+		pid = fork();
+		if (pid < 0) {
+			if (errno == EAGAIN)
+				continue;
+			return errno;
+		}
+		if (pid == 0) {
+			if (getpid() != target)
+				_exit(0);
+			snprintf(r->details, sizeof(r->details), "pid=%d forks=%d", getpid(),
+				 tries);
+			return 0;
+		}
+		if (pid == target) {
+			if (waitpid(pid, &status, 0) < 0)
+				exit(MAX_FAILED);
+			exit(WIFEXITED(status) ? WEXITSTATUS(status) : MAX_FAILED);
+		}
+		waitpid(pid, NULL, 0);
+	}
+	snprintf(r->details, sizeof(r->details), "target=%d forks=%d", target, tries - 1);
+	return ESRCH;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return ENAMETOOLONG;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+static int op_sendfd(const char *arg, struct result *r)
+{
+	char sock[PATH_MAX], cbuf[CMSG_SPACE(sizeof(int))];
+	const char *colon = strrchr(arg, ':');
+	struct msghdr msg = { 0 };
+	struct sockaddr_un sa;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	struct slot *s;
+	char byte = 'F';
+	double end;
+	int fd, err;
+
+	if (!colon)
+		return EINVAL;
+	snprintf(sock, sizeof(sock), "%.*s", (int)(colon - arg), arg);
+	s = slot_find(colon + 1);
+	if (!s || s->group_fd < 0)
+		return ENOENT;
+	err = unix_addr(sock, &sa);
+	if (err)
+		return err;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	end = now_s() + 60;
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		if ((errno != ENOENT && errno != ECONNREFUSED) || now_s() > end) {
+			err = errno;
+			close(fd);
+			return err;
+		}
+		usleep(20000);
+	}
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &s->group_fd, sizeof(int));
+	err = sendmsg(fd, &msg, 0) < 0 ? errno : 0;
+	/* the peer's answer says it has received (or refused) the fd */
+	if (!err && read(fd, &byte, 1) != 1)
+		err = EPIPE;
+	close(fd);
+	snprintf(r->details, sizeof(r->details), "fd=%d", s->group_fd);
+	return err;
+}
+
+static int op_recvfd(const char *arg, struct result *r)
+{
+	char sock[PATH_MAX], cbuf[CMSG_SPACE(sizeof(int))];
+	const char *colon = strrchr(arg, ':');
+	struct msghdr msg = { 0 };
+	struct sockaddr_un sa;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	struct slot *s;
+	int lfd, cfd, fd = -1, err;
+	ssize_t n;
+	char byte;
+
+	if (!colon)
+		return EINVAL;
+	snprintf(sock, sizeof(sock), "%.*s", (int)(colon - arg), arg);
+	err = unix_addr(sock, &sa);
+	if (err)
+		return err;
+	unlink(sock);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		return errno;
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1)) {
+		err = errno;
+		close(lfd);
+		return err;
+	}
+	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	err = cfd < 0 ? errno : 0;
+	close(lfd);
+	unlink(sock);
+	if (err)
+		return err;
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	n = recvmsg(cfd, &msg, MSG_CMSG_CLOEXEC);
+	if (n < 0) {
+		err = errno;
+		close(cfd);
+		return err;
+	}
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	}
+	if (write(cfd, "A", 1) != 1)
+		err = EPIPE;
+	close(cfd);
+	snprintf(r->details, sizeof(r->details), "bytes=%zd ctrunc=%d", n,
+		 !!(msg.msg_flags & MSG_CTRUNC));
+	if (fd < 0)
+		return msg.msg_flags & MSG_CTRUNC ? RES_CTRUNC : ENOMSG;
+	s = slot_new(colon + 1);
+	if (!s) {
+		close(fd);
+		return EMFILE;
+	}
+	s->group_fd = fd;
+	container_groups++;
+	snprintf(r->details + strlen(r->details), sizeof(r->details) - strlen(r->details),
+		 " fd=%d", fd);
+	return err;
+}
+
+static int op_getfd(const char *arg, struct result *r)
+{
+	char path[PATH_MAX];
+	const char *colon = strrchr(arg, ':');
+	int pid, rfd = -1, pidfd, fd, err;
+	struct slot *s;
+
+	if (!colon)
+		return EINVAL;
+	snprintf(path, sizeof(path), "%.*s", (int)(colon - arg), arg);
+	if (read_pid(path, &pid, &rfd) || rfd < 0)
+		return EINVAL;
+	snprintf(r->details, sizeof(r->details), "pid=%d fd=%d", pid, rfd);
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		r->step = "pidfd_open";
+		return errno;
+	}
+	fd = syscall(SYS_pidfd_getfd, pidfd, rfd, 0);
+	err = fd < 0 ? errno : 0;
+	close(pidfd);
+	if (err) {
+		r->step = "pidfd_getfd";
+		return err;
+	}
+	s = slot_new(colon + 1);
+	if (!s) {
+		close(fd);
+		return EMFILE;
+	}
+	s->group_fd = fd;
+	container_groups++;
+	snprintf(r->details + strlen(r->details), sizeof(r->details) - strlen(r->details),
+		 " newfd=%d", fd);
+	return 0;
+}
+
 struct race {
 	int threads;
 	int rounds;
@@ -478,7 +891,7 @@ static void split_expect(char *tok, const char **expect)
 	*expect = "ok";
 	if (!eq)
 		return;
-	if (strcmp(eq + 1, "ok") && strcmp(eq + 1, "any") &&
+	if (strcmp(eq + 1, "ok") && strcmp(eq + 1, "any") && strcmp(eq + 1, "CTRUNC") &&
 	    !(eq[1] == 'E' && eq[2] >= 'A' && eq[2] <= 'Z'))
 		return;
 	*eq = '\0';
@@ -522,6 +935,26 @@ static int run_op(char *tok)
 		ret = op_sleep(arg);
 	else if (!strcmp(op, "race"))
 		ret = op_race(arg, &r);
+	else if (!strcmp(op, "thread-group"))
+		ret = op_thread_group(arg, &r);
+	else if (!strcmp(op, "churn"))
+		ret = op_churn(arg, &r);
+	else if (!strcmp(op, "dup"))
+		ret = op_dup(arg, &r);
+	else if (!strcmp(op, "pid"))
+		ret = op_pid(arg, &r);
+	else if (!strcmp(op, "publish"))
+		ret = op_publish(arg, &r);
+	else if (!strcmp(op, "fork"))
+		ret = op_fork(arg, &r);
+	else if (!strcmp(op, "becomepid"))
+		ret = op_becomepid(arg, &r);
+	else if (!strcmp(op, "sendfd"))
+		ret = op_sendfd(arg, &r);
+	else if (!strcmp(op, "recvfd"))
+		ret = op_recvfd(arg, &r);
+	else if (!strcmp(op, "getfd"))
+		ret = op_getfd(arg, &r);
 	else {
 		fprintf(stderr, "mdg-vfio-client: unknown operation '%s'\n", op);
 		exit(EXIT_USAGE);
@@ -536,10 +969,15 @@ static int run_op(char *tok)
 		if (r.details[0])
 			printf(" %s", r.details);
 		good = !strcmp(expect, "any") || !strcmp(expect, "ok");
+	} else if (ret == RES_CTRUNC) {
+		printf("%s %s refused CTRUNC %s", op, arg, r.details);
+		good = !strcmp(expect, "any") || !strcmp(expect, "CTRUNC");
 	} else {
 		printf("%s %s errno=%d %s", op, arg, ret, errname(ret));
 		if (r.step)
 			printf(" step=%s", r.step);
+		if (r.details[0] && strcmp(op, "open") && strcmp(op, "group"))
+			printf(" %s", r.details);
 		good = !strcmp(expect, "any") || !strcmp(expect, errname(ret));
 	}
 	if (!good)
@@ -550,7 +988,7 @@ static int run_op(char *tok)
 
 int main(int argc, char **argv)
 {
-	int i, failed = 0;
+	int i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 1; i < argc; i++) {

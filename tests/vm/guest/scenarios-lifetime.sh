@@ -3,4 +3,572 @@
 # run-scenarios.sh.
 
 SCENARIOS+=(
+	fork-inherit
+	dup-keeps-holding
+	scm-rights-transfer
+	scm-rights-refused
+	pidfd-getfd-transfer
+	pidfd-getfd-refused
+	broker
+	pid-reuse
+	thread-exit-keeps-holding
+	adoption
+	adoption-churn
+	restart-sigkill
+	version-skew
+	hotplug-remove
+	sighup-reload
+	unload
 )
+
+# wait_file FILE [SEC]: a client's signal.
+wait_file() {
+	local i n=$((${2:-60} * 10))
+	for ((i = 0; i < n; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "no $1 after ${2:-60} s"
+}
+
+# A background client that forked: its child joins the EXIT trap's kill list.
+bg_child() {
+	local pid
+	wait_file "$1"
+	pid=$(<"$1")
+	BG_PIDS+=("$pid")
+	echo "$pid"
+}
+
+wait_gone() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	fail "process $1 still there after 10 s"
+}
+
+# Every line a client printed, background children included, ended as expected.
+expect_bg_clean() {
+	local f
+	for f in "$@"; do
+		! grep -q UNEXPECTED "$WORK/bg.$f.out" ||
+			fail "client $f: $(grep -m 2 UNEXPECTED "$WORK/bg.$f.out" | tr '\n' ';')"
+	done
+}
+
+status_json() {
+	"$MDG_BIN" status --json >"$WORK/status.json" 2>"$WORK/status.err" ||
+		[ -s "$WORK/status.json" ] ||
+		fail "mdevguard status --json: $(head -c 300 "$WORK/status.err")"
+}
+
+# jq_status FILTER: the filter holds on `mdevguard status --json` within 3 s.
+jq_status() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		status_json
+		jq -e "$1" "$WORK/status.json" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "status --json does not satisfy $1: $(jq -c .holders "$WORK/status.json" |
+		head -c 600)"
+}
+
+# holds TGID UUID [exited]: the holders list shows the holding (exited: and the record is of
+# a process that has exited).
+holds() {
+	local ex=
+	[ "${3:-}" = exited ] && ex=' and .exited == true'
+	jq_status "any(.holders[]; .tgid == $1$ex and
+		any(.devices[]; .uuid == \"$2\" and .files >= 1))"
+}
+
+holds_not() {
+	jq_status "all(.holders[]; .tgid != $1 or all(.devices[]; .uuid != \"$2\"))"
+}
+
+no_holder() {
+	jq_status "all(.holders[]; .tgid != $1)"
+}
+
+# ---- SPEC §3, across processes --------------------------------------------------------------
+
+sc_fork_inherit() {
+	local p c
+	need_pool
+	svc_start --log-allow
+	rm -f "$WORK"/{child,go,closed,end}
+	client_bg p "group:${S[1]}" "fork:$WORK/child" "wait:$WORK/go" "group:${S[2]}" \
+		"close:${S[1]}" "touch:$WORK/closed" "wait:$WORK/end"
+	p=$BG_PID_p
+	c=$(bg_child "$WORK/child")
+	client_wait p
+	# The opener has exited; its child still has the file: the opener still holds it.
+	holds "$p" "${S[1]}" exited
+	no_holder "$c"
+	# another process holds nothing yet: it may open a restricted device
+	expect_client "another process" "group:${S[3]}" "close:${S[3]}"
+	# The inheriting child is not the holder (SPEC: the opener stays it), so its own open of
+	# a second restricted device is its first holding.
+	touch "$WORK/go"
+	wait_file "$WORK/closed"
+	expect_logged "tgid=$c" "device=${S[2]}" rule=first action=allow
+	# the child closed the last reference: the exited opener's record is gone
+	no_holder "$p"
+	holds "$c" "${S[2]}"
+	touch "$WORK/end"
+	wait_gone "$c"
+	expect_bg_clean p
+	expect_no_denial_logged
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+sc_dup_keeps_holding() {
+	need_pool
+	svc_start
+	expect_client "dup, close the original" "group:${S[1]}" "dup:${S[1]}:copy" \
+		"close:${S[1]}" "group:${S[2]}=EPERM" "close:copy" "group:${S[2]}"
+	expect_logged "device=${S[2]}" action=deny
+	[ "$(count_logged deny)" -eq 1 ] ||
+		fail "expected exactly one deny, got $(count_logged deny)"
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+sc_scm_rights_transfer() {
+	local r s
+	need_pool
+	svc_start --log-allow
+	rm -f "$WORK"/{sock,received,s2,end}
+	client_bg r "recvfd:$WORK/sock:got" "touch:$WORK/received" "wait:$WORK/end" "close:got"
+	client_bg s "group:${S[1]}" "sendfd:$WORK/sock:${S[1]}" "wait:$WORK/received" \
+		"group:${S[2]}" "touch:$WORK/s2" "wait:$WORK/end"
+	r=$BG_PID_r
+	s=$BG_PID_s
+	wait_file "$WORK/s2"
+	expect_logged "tgid=$r" "device=${S[1]}" hook=receive rule=first action=allow
+	# the receiver took the holding over; the sender, which still has its fd, holds only the
+	# device it opened after sending
+	holds "$r" "${S[1]}"
+	holds_not "$s" "${S[1]}"
+	holds "$s" "${S[2]}"
+	expect_logged "tgid=$s" "device=${S[2]}" hook=open rule=first action=allow
+	touch "$WORK/end"
+	client_wait r
+	client_wait s
+	expect_no_denial_logged
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+sc_scm_rights_refused() {
+	local r s
+	need_pool
+	svc_start
+	rm -f "$WORK"/{sock,done,end}
+	client_bg r "group:${S[1]}" "recvfd:$WORK/sock:got=CTRUNC" "touch:$WORK/done" \
+		"wait:$WORK/end"
+	client_bg s "group:${S[2]}" "sendfd:$WORK/sock:${S[2]}" "wait:$WORK/end"
+	r=$BG_PID_r
+	s=$BG_PID_s
+	wait_file "$WORK/done"
+	grep -q "recvfd $WORK/sock:got refused CTRUNC bytes=1 ctrunc=1" "$WORK/bg.r.out" ||
+		fail "recvmsg did not report MSG_CTRUNC without an fd: $(cat "$WORK/bg.r.out")"
+	expect_logged "tgid=$r" "device=${S[2]}" hook=receive action=deny
+	holds "$s" "${S[2]}"
+	holds "$r" "${S[1]}"
+	holds_not "$r" "${S[2]}"
+	touch "$WORK/end"
+	client_wait r
+	client_wait s
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+sc_pidfd_getfd_transfer() {
+	local h t
+	need_pool
+	svc_start --log-allow
+	rm -f "$WORK"/{pub,taken,h2,end}
+	client_bg h "group:${S[1]}" "publish:${S[1]}:$WORK/pub" "wait:$WORK/taken" \
+		"group:${S[2]}" "touch:$WORK/h2" "wait:$WORK/end"
+	client_bg t "wait:$WORK/pub" "getfd:$WORK/pub:got" "touch:$WORK/taken" "wait:$WORK/end"
+	h=$BG_PID_h
+	t=$BG_PID_t
+	wait_file "$WORK/h2"
+	expect_logged "tgid=$t" "device=${S[1]}" hook=receive rule=first action=allow
+	holds "$t" "${S[1]}"
+	holds_not "$h" "${S[1]}"
+	holds "$h" "${S[2]}"
+	touch "$WORK/end"
+	client_wait h
+	client_wait t
+	expect_no_denial_logged
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+sc_pidfd_getfd_refused() {
+	local h t
+	need_pool
+	# the receiver sees the configured deny errno, from pidfd_getfd itself
+	svc_start --errno EACCES
+	rm -f "$WORK"/{pub,done,end}
+	client_bg h "group:${S[1]}" "publish:${S[1]}:$WORK/pub" "wait:$WORK/end"
+	client_bg t "group:${S[2]}" "wait:$WORK/pub" "getfd:$WORK/pub:got=EACCES" \
+		"touch:$WORK/done" "wait:$WORK/end"
+	h=$BG_PID_h
+	t=$BG_PID_t
+	wait_file "$WORK/done"
+	grep -q "step=pidfd_getfd" "$WORK/bg.t.out" ||
+		fail "pidfd_getfd did not fail itself: $(cat "$WORK/bg.t.out")"
+	expect_logged "tgid=$t" "device=${S[1]}" hook=receive action=deny
+	holds "$h" "${S[1]}"
+	holds "$t" "${S[2]}"
+	holds_not "$t" "${S[1]}"
+	touch "$WORK/end"
+	client_wait h
+	client_wait t
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+sc_broker() {
+	local broker=/tmp/mdg-broker.$$ b a c
+	need_pool
+	cp "$MDG_CLIENT" "$broker" || fail "cannot copy the client to $broker"
+	svc_start --broker "$broker" --log-allow
+	rm -f "$WORK"/{sock1,sock2,a,c,end}
+	client_bg a "recvfd:$WORK/sock1:got" "touch:$WORK/a" "wait:$WORK/end"
+	client_bg c "recvfd:$WORK/sock2:got" "touch:$WORK/c" "wait:$WORK/end"
+	MDG_CLIENT=$broker client_bg b "group:${S[1]}" "group:${S[2]}" "group:${B[1]}" \
+		"sendfd:$WORK/sock1:${S[1]}" "sendfd:$WORK/sock2:${S[2]}" "wait:$WORK/end"
+	b=$BG_PID_b
+	a=$BG_PID_a
+	c=$BG_PID_c
+	wait_file "$WORK/a"
+	wait_file "$WORK/c"
+	expect_logged "tgid=$b" "device=${S[1]}" hook=open rule=broker action=allow
+	expect_logged "tgid=$b" "device=${S[2]}" hook=open rule=broker action=allow
+	expect_logged "tgid=$b" "device=${B[1]}" hook=open rule=broker action=allow
+	no_holder "$b"
+	expect_logged "tgid=$a" "device=${S[1]}" hook=receive rule=first action=allow
+	expect_logged "tgid=$c" "device=${S[2]}" hook=receive rule=first action=allow
+	holds "$a" "${S[1]}"
+	holds "$c" "${S[2]}"
+	touch "$WORK/end"
+	client_wait a
+	client_wait c
+	client_wait b
+	rm -f "$broker"
+	expect_no_denial_logged
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+sc_pid_reuse() {
+	local old p c rc=0
+	need_pool
+	old=$(</proc/sys/kernel/pid_max)
+	# the floor is RESERVED_PIDS + 1
+	echo 300 >/proc/sys/kernel/pid_max 2>/dev/null && rc=0 || rc=$?
+	info "pid_max: was $old; 300 $([ "$rc" -eq 0 ] && echo accepted || echo refused)" \
+		"(the kernel's floor is RESERVED_PIDS + 1 = 301)"
+	echo 512 >/proc/sys/kernel/pid_max || fail "cannot lower pid_max"
+	trap 'echo '"$old"' >/proc/sys/kernel/pid_max; scenario_cleanup' EXIT
+	svc_start --log-allow
+	rm -f "$WORK"/{child,n,end,end2}
+	client_bg p "group:${S[1]}" "pid:$WORK/ppid" "fork:$WORK/child" "wait:$WORK/end"
+	p=$BG_PID_p
+	c=$(bg_child "$WORK/child")
+	client_wait p
+	[ "$p" -lt 512 ] || fail "P got pid $p with pid_max 512"
+	holds "$p" "${S[1]}" exited
+	# a new process with P's pid: the exited record does not apply to it
+	client_bg n "becomepid:$WORK/ppid" "group:${S[2]}" "touch:$WORK/n" "wait:$WORK/end2" \
+		"group:${S[3]}=EPERM"
+	wait_file "$WORK/n" 120
+	grep "becomepid" "$WORK/bg.n.out" | head -n 1 | sed 's/^/    | /'
+	expect_logged "tgid=$p" "device=${S[2]}" rule=first action=allow
+	holds "$p" "${S[1]}" exited
+	jq_status "any(.holders[]; .tgid == $p and .exited == false and
+		any(.devices[]; .uuid == \"${S[2]}\"))"
+	touch "$WORK/end2"
+	client_wait n
+	expect_logged "tgid=$p" "device=${S[3]}" action=deny
+	touch "$WORK/end"
+	wait_gone "$c"
+	expect_bg_clean p
+	expect_map_empty holders
+	expect_map_empty files
+	echo "$old" >/proc/sys/kernel/pid_max
+	svc_finish
+	pass
+}
+
+sc_thread_exit_keeps_holding() {
+	need_pool
+	svc_start
+	expect_client "a thread opens and exits" "thread-group:${S[1]}" "group:${S[2]}=EPERM" \
+		"close:${S[1]}" "group:${S[2]}"
+	expect_logged "device=${S[2]}" action=deny
+	[ "$(count_logged deny)" -eq 1 ] ||
+		fail "expected exactly one deny, got $(count_logged deny)"
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+# ---- SPEC §4, the service's lifetime --------------------------------------------------------
+
+sc_adoption() {
+	local a
+	need_pool
+	rm -f "$WORK"/{a,b,c,d}
+	[ ! -e "$PIN_DIR" ] || fail "$PIN_DIR left over by an earlier scenario"
+	client_bg a "group:${S[1]}" "touch:$WORK/a" "wait:$WORK/b" "group:${S[2]}=EPERM" \
+		"touch:$WORK/c" "wait:$WORK/d"
+	a=$BG_PID_a
+	wait_file "$WORK/a"
+	svc_start
+	expect_logged "adopted:" process "$a" "${S[1]}"
+	holds "$a" "${S[1]}"
+	touch "$WORK/b"
+	wait_file "$WORK/c"
+	expect_logged "tgid=$a" "device=${S[2]}" action=deny
+	touch "$WORK/d"
+	client_wait a
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+# Adoption while files come and go: a file adopted before the service attaches must still be
+# given back when it is closed, whenever that happens.
+sc_adoption_churn() {
+	local a round
+	need_pool
+	[ ! -e "$PIN_DIR" ] || fail "$PIN_DIR left over by an earlier scenario"
+	for round in 1 2 3 4 5; do
+		rm -f "$WORK/bg.a.out"
+		client_bg a "churn:${S[1]}:120:2"
+		a=$BG_PID_a
+		sleep 0.3
+		svc_start
+		sleep 0.5
+		kill -0 "$a" 2>/dev/null ||
+			fail "the churning client ended early: $(cat "$WORK/bg.a.out")"
+		kill -TERM "$a" || true
+		wait "$a" 2>/dev/null || true
+		info "adoption-churn round $round:" \
+			"$(grep -c 'adopted:' "$SVC_LOG") adoption line(s)"
+		expect_map_empty holders
+		expect_map_empty files
+		expect_client "S1 free again" "group:${S[1]}" "group:${S[2]}=EPERM"
+		svc_finish
+	done
+	pass
+}
+
+sc_restart_sigkill() {
+	local a
+	need_pool
+	svc_start
+	rm -f "$WORK"/{a,b,c,d,e,f}
+	client_bg a "group:${S[1]}" "touch:$WORK/a" "wait:$WORK/b" "group:${S[2]}=EPERM" \
+		"touch:$WORK/c" "wait:$WORK/d" "group:${S[3]}=EPERM" "touch:$WORK/e" "wait:$WORK/f"
+	a=$BG_PID_a
+	wait_file "$WORK/a"
+	kill -KILL "$SVC_PID"
+	wait "$SVC_PID" 2>/dev/null || true
+	SVC_PID=
+	cp "$SVC_LOG" "$WORK/mdevguard.first.log"
+	[ -d "$PIN_DIR" ] || fail "$PIN_DIR gone after SIGKILL"
+	info "pinned after SIGKILL: $(cd "$PIN_DIR" && echo *)"
+	# no service runs: the kernel side still enforces
+	touch "$WORK/b"
+	wait_file "$WORK/c"
+	grep -q "group ${S[2]} errno=1 EPERM" "$WORK/bg.a.out" ||
+		fail "second open without a service: $(tail -n 1 "$WORK/bg.a.out")"
+	svc_start
+	holds "$a" "${S[1]}"
+	! log_has "adopted:" process "$a" "${S[1]}" ||
+		fail "the restarted service adopted a holding its pinned maps already had"
+	touch "$WORK/d"
+	wait_file "$WORK/e"
+	expect_logged "tgid=$a" "device=${S[3]}" action=deny
+	touch "$WORK/f"
+	client_wait a
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+sc_version_skew() {
+	local a vals abi
+	need_pool
+	svc_start
+	rm -f "$WORK"/{a,b,c,d}
+	client_bg a "group:${S[1]}" "touch:$WORK/a" "wait:$WORK/b" "group:${S[2]}=EPERM" \
+		"touch:$WORK/c" "wait:$WORK/d"
+	a=$BG_PID_a
+	wait_file "$WORK/a"
+	kill -KILL "$SVC_PID"
+	wait "$SVC_PID" 2>/dev/null || true
+	SVC_PID=
+	cp "$SVC_LOG" "$WORK/mdevguard.first.log"
+	# An older mdevguard's state: the config map's first field, abi, says another version.
+	vals=$("$BPFTOOL" -j map lookup pinned "$PIN_DIR/config" key 0 0 0 0 |
+		jq -r '.value | .[4:] | join(" ")') || fail "cannot read $PIN_DIR/config"
+	[ -n "$vals" ] || fail "empty value in $PIN_DIR/config"
+	"$BPFTOOL" map update pinned "$PIN_DIR/config" key 0 0 0 0 value 0x63 0 0 0 $vals ||
+		fail "cannot write $PIN_DIR/config"
+	abi=$("$BPFTOOL" -j map lookup pinned "$PIN_DIR/config" key 0 0 0 0 | jq -r '.value[0]')
+	[ "$abi" = 0x63 ] || fail "abi byte is $abi after the update"
+	svc_start
+	expect_logged "pinned" "incompatible" "mdevguard"
+	expect_logged "adopted:" process "$a" "${S[1]}"
+	holds "$a" "${S[1]}"
+	abi=$("$BPFTOOL" -j map lookup pinned "$PIN_DIR/config" key 0 0 0 0 | jq -r '.value[0]')
+	[ "$abi" != 0x63 ] || fail "the pinned config still has the old abi"
+	touch "$WORK/b"
+	wait_file "$WORK/c"
+	expect_logged "tgid=$a" "device=${S[2]}" action=deny
+	touch "$WORK/d"
+	client_wait a
+	expect_client "enforcement after the replacement" "group:${S[3]}" "group:${S[4]}=EPERM"
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+# has_device UUID yes|no [SINCE]: the device is (not) in status's device list within 1 s of
+# SINCE (an $EPOCHREALTIME, default now); the latency goes to the console.
+has_device() {
+	local want=true since=${3:-$EPOCHREALTIME} ms
+	[ "$2" = no ] && want=false
+	while :; do
+		status_json
+		ms=$(((${EPOCHREALTIME/./} - ${since/./}) / 1000))
+		if [ "$(jq -r "any(.devices[]; .uuid == \"$1\")" "$WORK/status.json")" = "$want" ]
+		then
+			info "device map: $1 $([ "$2" = no ] && echo out || echo in) after $ms ms"
+			return 0
+		fi
+		[ "$ms" -le 1000 ] || fail "device $1 $([ "$2" = no ] && echo still || echo not)" \
+			"in the device map after $ms ms"
+		sleep 0.05
+	done
+}
+
+sc_hotplug_remove() {
+	local t1 t2 a t0
+	need_pool
+	t1=$(uuid single 200)
+	t2=$(uuid single 201)
+	mdev_create_transient single "$t1"
+	mdev_create_transient single "$t2"
+	svc_start
+	has_device "$t1" yes
+	has_device "$t2" yes
+	t0=$EPOCHREALTIME
+	mdev_remove "$t1"
+	has_device "$t1" no "$t0"
+	rm -f "$WORK"/{a,b,c}
+	client_bg a "group:$t2" "touch:$WORK/a" "wait:$WORK/b" "group:${S[1]}=EPERM" \
+		"close:$t2" "group:${S[1]}" "touch:$WORK/c"
+	a=$BG_PID_a
+	wait_file "$WORK/a"
+	holds "$a" "$t2"
+	t0=$EPOCHREALTIME
+	mdev_remove "$t2"
+	has_device "$t2" no "$t0"
+	# the holding survives the device's removal until the file goes
+	holds "$a" "$t2"
+	touch "$WORK/b"
+	client_wait a
+	expect_logged "tgid=$a" "device=${S[1]}" action=deny
+	kill -0 "$SVC_PID" 2>/dev/null || fail "the service died"
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+sc_sighup_reload() {
+	local conf=$WORK/mdevguard.conf a m3
+	need_pool
+	m3=$(uuid multi 200)
+	mdev_create_transient multi "$m3"
+	echo "# empty at first" >"$conf"
+	svc_start --config "$conf"
+	expect_client "multi unrestricted" "group:${M[1]}" "group:${M[2]}"
+	rm -f "$WORK"/{a,b,c}
+	client_bg a "group:${M[1]}" "touch:$WORK/a" "wait:$WORK/b" "group:${M[2]}=EPERM" \
+		"touch:$WORK/c"
+	a=$BG_PID_a
+	wait_file "$WORK/a"
+	echo "restrict-type = $PARENT-multi" >>"$conf"
+	kill -HUP "$SVC_PID"
+	expect_logged "reloaded:"
+	jq_status "any(.devices[]; .uuid == \"${M[1]}\" and .restricted == true)"
+	# A holding keeps the restricted flag it was taken with.
+	jq_status "any(.holders[]; .tgid == $a and
+		any(.devices[]; .uuid == \"${M[1]}\" and .restricted == false))"
+	expect_client "multi restricted after SIGHUP" "group:$m3" "group:${M[2]}=EPERM"
+	expect_logged "device=${M[2]}" action=deny rule=restricted-device
+	# the earlier holder of M1 (unrestricted when taken) may not add M2, now restricted
+	touch "$WORK/b"
+	client_wait a
+	expect_logged "tgid=$a" "device=${M[2]}" action=deny
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+sc_unload() {
+	local rc=0 left
+	need_pool
+	svc_start
+	expect_client "enforced" "group:${S[1]}" "group:${S[2]}=EPERM"
+	timeout 20 "$MDG_BIN" unload >"$WORK/unload.out" 2>&1 || rc=$?
+	sed 's/^/    | /' "$WORK/unload.out"
+	[ "$rc" -eq 0 ] || fail "mdevguard unload exited with $rc"
+	[ ! -e "$PIN_DIR" ] || fail "$PIN_DIR still there after unload: $(ls "$PIN_DIR")"
+	expect_client "not enforced after unload" "group:${S[1]}" "group:${S[2]}"
+	svc_finish
+	[ ! -e "$PIN_DIR" ] || fail "$PIN_DIR came back"
+
+	svc_start --unload-on-exit
+	expect_client "enforced again" "group:${S[1]}" "group:${S[2]}=EPERM"
+	kill -TERM "$SVC_PID"
+	wait "$SVC_PID" || rc=$?
+	SVC_PID=
+	[ "$rc" -eq 0 ] || fail "mdevguard run --unload-on-exit exited with $rc on SIGTERM"
+	left=$(ls -A /sys/fs/bpf)
+	[ -z "$left" ] || fail "/sys/fs/bpf not empty after --unload-on-exit: $left"
+	expect_client "not enforced after --unload-on-exit" "group:${S[1]}" "group:${S[2]}"
+	pass
+}
