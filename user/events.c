@@ -164,7 +164,7 @@ int mdg_event_format(const struct mdg_event *e, const char *exe, const char *nod
 {
 	char ts[64], comm[MDG_COMM_LEN * 4 + 1], type[MDG_TYPE_LEN * 4 + 1];
 	char exe_tok[PATH_MAX], uuid[MDG_UUID_LEN];
-	char held[MDG_MAX_HELD * MDG_UUID_LEN + 1] = "-";
+	char held[MDG_MAX_HELD * (MDG_UUID_LEN + 1)] = "-";
 	size_t off = 0;
 	__u32 i;
 

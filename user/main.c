@@ -214,12 +214,13 @@ static int parse_opts(const struct subcmd *cmd, struct mdg_opts *o, int argc, ch
 					cmd->name, argv[optind - 1], cmd->name);
 			return -EINVAL;
 		}
+		lo = &long_opts[idx];
+		/* argv[optind - 1] would be the value of "--mode per-type": name the option. */
 		if (!(opt_class(c) & cmd->opts)) {
-			mdg_err("%s: option '%s' does not apply to this command (see 'mdevguard %s --help')",
-				cmd->name, argv[optind - 1], cmd->name);
+			mdg_err("%s: option '--%s' does not apply to this command (see 'mdevguard %s --help')",
+				cmd->name, lo->name, cmd->name);
 			return -EINVAL;
 		}
-		lo = &long_opts[idx];
 		switch (c) {
 		case LO_CONFIG:
 			o->config = optarg;

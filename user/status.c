@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* mdevguard status and unload: what the pinned kernel side holds, read back through bpffs. */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +26,29 @@ struct pinned_maps {
 	struct mdg_config cfg;
 	bool links;
 };
+
+/*
+ * The pin dir must be a directory on bpffs: 0 when it is, -ENOENT when it does not exist, and
+ * otherwise one error line and -EINVAL. Unload removes every file in it; on another file
+ * system that would be an operator's data.
+ */
+static int check_pin_dir(const char *dir)
+{
+	struct statfs st;
+
+	if (statfs(dir, &st)) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		mdg_err("cannot use pin dir %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (st.f_type != BPF_FS_MAGIC) {
+		mdg_err("pin dir %s is not on bpffs: name a directory under the bpffs mount (default %s) with --pin-dir",
+			dir, MDG_DEFAULT_PIN_DIR);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 static int obj_get(const char *dir, const char *name)
 {
@@ -164,6 +190,78 @@ static bool pid_alive(__u32 pid)
 	return pid && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
+static int cmp_device(const void *a, const void *b)
+{
+	struct json_object *x = *(struct json_object *const *)a;
+	struct json_object *y = *(struct json_object *const *)b;
+	int r;
+
+	r = strcmp(json_object_get_string(json_object_object_get(x, "uuid")),
+		   json_object_get_string(json_object_object_get(y, "uuid")));
+	if (r)
+		return r;
+	return strcmp(json_object_get_string(json_object_object_get(x, "node")),
+		      json_object_get_string(json_object_object_get(y, "node")));
+}
+
+static int cmp_holder(const void *a, const void *b)
+{
+	int64_t x = json_object_get_int64(json_object_object_get(*(struct json_object *const *)a,
+								 "tgid"));
+	int64_t y = json_object_get_int64(json_object_object_get(*(struct json_object *const *)b,
+								 "tgid"));
+
+	return x < y ? -1 : x > y;
+}
+
+/* 6.1 reports no memlock for a ring buffer: its data area and two pages of positions. */
+static unsigned long long ringbuf_bytes(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPF_MAP_TYPE_RINGBUF)
+		return 0;
+	return info.max_entries + 2ULL * sysconf(_SC_PAGESIZE);
+}
+
+/* Every pinned map's memory (SPEC §7), as the kernel accounts it, and their sum. */
+static struct json_object *json_memory(const char *dir)
+{
+	static const char *const maps[] = {
+		MDG_PIN_DEVICES, MDG_PIN_HOLDERS, MDG_PIN_FILES, MDG_PIN_STATS, "brokers", "events",
+		MDG_PIN_CONFIG,
+	};
+	struct json_object *d = json_object_new_object();
+	unsigned long long v, total = 0;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		fd = obj_get(dir, maps[i]);
+		if (fd < 0)
+			continue;
+		v = map_memlock(fd);
+		if (!v)
+			v = ringbuf_bytes(fd);
+		close(fd);
+		total += v;
+		json_object_object_add(d, maps[i], json_object_new_int64(v));
+	}
+	json_object_object_add(d, "total", json_object_new_int64(total));
+	return d;
+}
+
+static void fmt_bytes(long long v, char *buf, size_t len)
+{
+	if (v < 1024)
+		snprintf(buf, len, "%lld B", v);
+	else if (v < 1024 * 1024)
+		snprintf(buf, len, "%lld KiB", (v + 1023) / 1024);
+	else
+		snprintf(buf, len, "%.1f MiB", v / (1024.0 * 1024.0));
+}
+
 static json_object *json_status(const char *dir, struct pinned_maps *m, struct mdg_stats *st)
 {
 	struct json_object *o = json_object_new_object(), *arr, *d, *held;
@@ -205,6 +303,8 @@ static json_object *json_status(const char *dir, struct pinned_maps *m, struct m
 		json_object_object_add(d, "rdev", json_object_new_string(buf));
 		json_object_array_add(arr, d);
 	}
+	/* Hash order is no order for a reader: by UUID, group node first. */
+	json_object_array_sort(arr, cmp_device);
 	json_object_object_add(o, "devices", arr);
 
 	arr = json_object_new_array();
@@ -231,6 +331,7 @@ static json_object *json_status(const char *dir, struct pinned_maps *m, struct m
 		json_object_object_add(d, "devices", held);
 		json_object_array_add(arr, d);
 	}
+	json_object_array_sort(arr, cmp_holder);
 	json_object_object_add(o, "holders", arr);
 
 	d = json_object_new_object();
@@ -243,11 +344,7 @@ static json_object *json_status(const char *dir, struct pinned_maps *m, struct m
 	json_object_object_add(d, "released", json_object_new_int64(st->released));
 	json_object_object_add(o, "counters", d);
 
-	d = json_object_new_object();
-	json_object_object_add(d, "devices", json_object_new_int64(map_memlock(m->devices)));
-	json_object_object_add(d, "holders", json_object_new_int64(map_memlock(m->holders)));
-	json_object_object_add(d, "stats", json_object_new_int64(map_memlock(m->stats)));
-	json_object_object_add(o, "memory_bytes", d);
+	json_object_object_add(o, "memory_bytes", json_memory(dir));
 	return o;
 }
 
@@ -324,10 +421,16 @@ static void print_human(struct json_object *o)
 	       (long long)json_object_get_int64(json_object_object_get(c, "lost_events")),
 	       (long long)json_object_get_int64(json_object_object_get(c, "released")));
 	mem = json_object_object_get(o, "memory_bytes");
-	printf("memory:   devices %lld KiB, holders %lld KiB, stats %lld KiB\n",
-	       (long long)json_object_get_int64(json_object_object_get(mem, "devices")) / 1024,
-	       (long long)json_object_get_int64(json_object_object_get(mem, "holders")) / 1024,
-	       (long long)json_object_get_int64(json_object_object_get(mem, "stats")) / 1024);
+	fmt_bytes(json_object_get_int64(json_object_object_get(mem, "total")), up, sizeof(up));
+	printf("memory:   %s in maps:", up);
+	n = 0;
+	json_object_object_foreach(mem, key, val) {
+		if (!strcmp(key, "total"))
+			continue;
+		fmt_bytes(json_object_get_int64(val), up, sizeof(up));
+		printf("%s %s %s", n++ ? "," : "", key, up);
+	}
+	printf("\n");
 }
 
 int mdg_cmd_status(struct mdg_opts *o)
@@ -337,7 +440,11 @@ int mdg_cmd_status(struct mdg_opts *o)
 	struct mdg_stats st;
 	int ret;
 
-	ret = open_maps(o->pin_dir, &m);
+	ret = check_pin_dir(o->pin_dir);
+	if (ret && ret != -ENOENT)
+		return 1;
+	if (!ret)
+		ret = open_maps(o->pin_dir, &m);
 	if (ret == -ENOENT) {
 		close_maps(&m);
 		if (o->json) {
@@ -371,11 +478,43 @@ int mdg_cmd_status(struct mdg_opts *o)
 	return m.cfg.ready ? 0 : 1;
 }
 
+static bool dir_empty(const char *dir)
+{
+	struct dirent *de;
+	bool empty = true;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
 int mdg_cmd_unload(struct mdg_opts *o)
 {
-	if (access(o->pin_dir, F_OK)) {
+	char path[PATH_MAX];
+	int ret;
+
+	ret = check_pin_dir(o->pin_dir);
+	if (ret == -ENOENT) {
 		mdg_info("nothing pinned under %s", o->pin_dir);
 		return 0;
+	}
+	if (ret)
+		return 1;
+	/* Everything in the pin dir goes: make sure it is ours, not the bpffs root or another's. */
+	snprintf(path, sizeof(path), "%s/%s", o->pin_dir, MDG_PIN_CONFIG);
+	if (access(path, F_OK) && !dir_empty(o->pin_dir)) {
+		mdg_err("%s holds no mdevguard pins (no %s): not removing anything from it",
+			o->pin_dir, MDG_PIN_CONFIG);
+		return 1;
 	}
 	if (mdg_unpin_all(o->pin_dir))
 		return 1;
