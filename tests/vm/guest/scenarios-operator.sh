@@ -391,7 +391,7 @@ sc_list_check() {
 		fail "list as nobody: $(cat "$WORK/list.err")"
 	"${as_nobody[@]}" "$bin" list --json >"$WORK/list.json" 2>"$WORK/list.err" ||
 		fail "list --json as nobody: $(cat "$WORK/list.err")"
-	sed 's/^/    | /' "$WORK/list.txt" | head -n 12
+	head -n 12 "$WORK/list.txt" | sed 's/^/    | /'
 	for t in single:Y single-b:Y multi:N plain:absent; do
 		grep -qE "^  mdg_fixture-${t%%:*} +mdg_fixture +${t#*:} +[0-9]+$" "$WORK/list.txt" ||
 			fail "list: no line for type ${t%%:*} with ${t#*:}"
@@ -534,7 +534,8 @@ sc_demo() {
 	info "   vGPU 2: $vb -> $nb"
 	info "== Starting the service: mdevguard run (loading the BPF LSM program takes a while)"
 	svc_start
-	info "   ready: $("$MDG_BIN" status | head -n 1)"
+	st=$("$MDG_BIN" status) || true
+	info "   ready: ${st%%$'\n'*}"
 	rm -f "$WORK/a" "$WORK/b" "$WORK/done"
 	info "== Process A (a VM) opens vGPU 1, then tries vGPU 2 as well"
 	client_bg a "open:$va" "open:$vb=EPERM" "touch:$WORK/a" "wait:$WORK/done"
