@@ -53,7 +53,7 @@ const char *mdg_action_name(unsigned int action)
 	}
 }
 
-void mdg_events_init(struct mdg_events *ev, enum mdg_log_format fmt, struct bpf_map *stats)
+void mdg_events_init(struct mdg_events *ev, enum mdg_log_format fmt)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->fmt = fmt;
@@ -62,11 +62,6 @@ void mdg_events_init(struct mdg_events *ev, enum mdg_log_format fmt, struct bpf_
 void mdg_events_set_scan(struct mdg_events *ev, const struct mdg_sysfs *scan)
 {
 	ev->scan = scan;
-}
-
-void mdg_events_fini(struct mdg_events *ev)
-{
-	ev->scan = NULL;
 }
 
 static void node_name(const struct mdg_sysfs *scan, __u32 rdev, char *buf, size_t len)
@@ -208,6 +203,5 @@ int mdg_events_handle(void *ctx, void *data, size_t len)
 		return 0;
 	printf("%s\n", line);
 	fflush(stdout);
-	ev->printed++;
 	return 0;
 }

@@ -8,17 +8,13 @@
 #include "mdevguard_cli.h"
 #include "sysfs.h"
 
-struct bpf_map;
-
 struct mdg_events {
 	enum mdg_log_format fmt;
 	const struct mdg_sysfs *scan;	/* to name the node of a device number */
-	unsigned long long printed;
 };
 
-void mdg_events_init(struct mdg_events *ev, enum mdg_log_format fmt, struct bpf_map *stats);
+void mdg_events_init(struct mdg_events *ev, enum mdg_log_format fmt);
 void mdg_events_set_scan(struct mdg_events *ev, const struct mdg_sysfs *scan);
-void mdg_events_fini(struct mdg_events *ev);
 
 /* ring_buffer_sample_fn */
 int mdg_events_handle(void *ctx, void *data, size_t len);

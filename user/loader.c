@@ -83,7 +83,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 static int check_lsm(void)
 {
-	char buf[512], *tok, *save;
+	char buf[512], copy[512], *tok, *save;
 	ssize_t n;
 	int fd;
 
@@ -99,8 +99,6 @@ static int check_lsm(void)
 		n = 0;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
-	char copy[sizeof(buf)];
-
 	memcpy(copy, buf, sizeof(buf));
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(tok, "bpf"))
@@ -728,7 +726,7 @@ int mdg_cmd_run(struct mdg_opts *o)
 		return 1;
 	mdg_info("BPF object loaded");
 
-	mdg_events_init(&l.ev, o->log_format, l.skel->maps.stats);
+	mdg_events_init(&l.ev, o->log_format);
 	apply_config(&l);
 	ret = setup_fds(&l);
 	if (ret) {
@@ -767,7 +765,6 @@ out:
 	}
 	mdevguard__destroy(l.skel);
 	mdg_sysfs_free(&l.scan);
-	mdg_events_fini(&l.ev);
 	free(l.warned);
 	free(l.warnings);
 	if (l.uevent_fd >= 0)

@@ -4,13 +4,6 @@
 
 #include "log.h"
 
-static bool quiet;
-
-void mdg_log_quiet(bool q)
-{
-	quiet = q;
-}
-
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "mdevguard: %s", level);
@@ -40,8 +33,6 @@ void mdg_info(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (quiet)
-		return;
 	va_start(ap, fmt);
 	vlog("", fmt, ap);
 	va_end(ap);

@@ -3,12 +3,10 @@
 #ifndef MDG_LOG_H
 #define MDG_LOG_H
 
-#include <stdbool.h>
 
 void mdg_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mdg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mdg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void mdg_log_quiet(bool quiet);
 
 /* For mdg_sysfs_scan(): ctx unused. */
 void mdg_warn_cb(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
