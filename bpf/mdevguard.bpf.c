@@ -161,6 +161,22 @@ static __always_inline int mdev_candidate(struct file *file, __u32 *rdev)
 	return 0;
 }
 
+static __always_inline void file_record(struct mdg_file *rec, const struct mdg_holder_key *key,
+					const struct mdg_device *dev, __u32 rdev)
+{
+	rec->holder = *key;
+	rec->id = dev->id;
+	rec->rdev = rdev;
+}
+
+/* The mdev device a file is a node of, or NULL: the filter first, the map only past it. */
+static __always_inline struct mdg_device *mdev_device_of(struct file *file, __u32 *rdev)
+{
+	if (!mdev_candidate(file, rdev))
+		return NULL;
+	return bpf_map_lookup_elem(&devices, rdev);
+}
+
 static __always_inline void holder_key_of(struct task_struct *task, struct mdg_holder_key *key)
 {
 	key->tgid = BPF_CORE_READ(task, tgid);
@@ -405,9 +421,7 @@ int BPF_PROG(mdg_file_open, struct file *file, int ret)
 
 	if (ret)
 		return lsm_ret(ret);
-	if (!mdev_candidate(file, &rdev))
-		return 0;
-	dev = bpf_map_lookup_elem(&devices, &rdev);
+	dev = mdev_device_of(file, &rdev);
 	if (!dev)
 		return 0;
 
@@ -423,9 +437,7 @@ int BPF_PROG(mdg_file_open, struct file *file, int ret)
 
 	task = bpf_get_current_task_btf();
 	holder_key_of(task, &key);
-	rec.holder = key;
-	rec.id = dev->id;
-	rec.rdev = rdev;
+	file_record(&rec, &key, dev, rdev);
 	h = holder_get(&key, task);
 	if (!h || bpf_map_update_elem(&files, &fkey, &rec, BPF_ANY)) {
 		/* Cannot account for the holding: fail closed, for mdev nodes only. */
@@ -459,9 +471,7 @@ int BPF_PROG(mdg_file_receive, struct file *file, int ret)
 
 	if (ret)
 		return lsm_ret(ret);
-	if (!mdev_candidate(file, &rdev))
-		return 0;
-	dev = bpf_map_lookup_elem(&devices, &rdev);
+	dev = mdev_device_of(file, &rdev);
 	if (!dev)
 		return 0;
 	if (current_is_broker())
@@ -489,9 +499,7 @@ int BPF_PROG(mdg_file_receive, struct file *file, int ret)
 	decide_locked(h, dev, d);
 	if (!d->recorded)
 		return conclude(d, st, dev, rdev, MDG_HOOK_RECEIVE);
-	rec.holder = key;
-	rec.id = dev->id;
-	rec.rdev = rdev;
+	file_record(&rec, &key, dev, rdev);
 	if (bpf_map_update_elem(&files, &fkey, &rec, BPF_ANY)) {
 		/* Without a file record the holding could never be given back: undo it. */
 		release_holding(&key, &rec.id);
@@ -579,9 +587,9 @@ int mdg_adopt(struct bpf_iter__task_file *ctx)
 	__u32 rdev;
 	int added;
 
-	if (!task || !file || !mdev_candidate(file, &rdev))
+	if (!task || !file)
 		return 0;
-	dev = bpf_map_lookup_elem(&devices, &rdev);
+	dev = mdev_device_of(file, &rdev);
 	if (!dev)
 		return 0;
 	fkey = (__u64)file;
@@ -598,9 +606,7 @@ int mdg_adopt(struct bpf_iter__task_file *ctx)
 	h = holder_get(&key, task);
 	if (!h)
 		return 0;
-	rec.holder = key;
-	rec.id = dev->id;
-	rec.rdev = rdev;
+	file_record(&rec, &key, dev, rdev);
 	if (bpf_map_update_elem(&files, &fkey, &rec, BPF_NOEXIST))
 		return 0;
 	bpf_spin_lock(&h->lock);
