@@ -1,8 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Enforcement of mdev single_usage_restriction: file_open decides whether the opening process
- * may hold one more mdev device, file_free_security gives the holding back when the opened
- * file's last reference goes, and sched_process_exit lets a finished process's record die.
+ * Enforcement of mdev single_usage_restriction (SPEC §3). A process holds a device while it has
+ * a file through which the device can be used, and every way of coming to have one is a
+ * decision against the rule of include/policy.h:
+ *   - its own use: VFIO_GROUP_GET_DEVICE_FD on a group, or any ioctl, read, write or mmap of a
+ *     device file or device cdev (so a file that arrived by a route no hook saw, io_uring's
+ *     MSG_RING say, is still judged before it is used);
+ *   - a received fd: SCM_RIGHTS, pidfd_getfd, seccomp's addfd, io_uring's fixed fd install;
+ *   - fork and CLONE_FILES: the child holds what its parent held.
+ * An open of a node, and the receipt of a node nobody used, are checked without holding
+ * anything, so that a process that could not hold the device is told so at the node it named.
+ * Holdings end with their counted files (file_free_security), with the process
+ * (sched_process_exit), or by the loader's release pass (the iterators at the end), never by
+ * moving them: giving an fd away adds the receiver.
+ *
+ * Devices are identified from VFIO's own structures at use (vfio.bpf.h), so a device is under
+ * the rule from its first use however soon after its creation that comes; the device map only
+ * serves opens, and is kept exact by the register and unregister hooks.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -11,16 +25,31 @@
 
 #include "mdevguard.h"
 #include "policy.h"
+#include "vfio.bpf.h"
 
 _Static_assert((MDG_MAX_HELD & (MDG_MAX_HELD - 1)) == 0, "MDG_MAX_HELD must be a power of two");
 
-#define S_IFMT	00170000
-#define S_IFCHR	0020000
+/*
+ * An index into held[] that the verifier can see is in bounds. clang drops a mask it can prove
+ * redundant after a compare, and 6.1's verifier does not always carry that compare's bound to
+ * the register used for the access: the empty asm hides the value from clang, so the mask stays.
+ */
+#ifndef barrier_var
+#define barrier_var(var)	asm volatile("" : "+r"(var))
+#endif
+static __always_inline __u32 held_slot(__u32 i)
+{
+	barrier_var(i);
+	return i & (MDG_MAX_HELD - 1);
+}
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Written by the loader through the skeleton's mmap of .bss; read on every open. */
+/* Written by the loader through the skeleton's mmap of .bss; read on every decision. */
 struct mdg_config cfg;
+/* A release pass or a type rescan was asked for and the loader has not yet run it. */
+__u32 recheck_asked;
+__u32 rescan_asked;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -28,6 +57,20 @@ struct {
 	__type(key, __u32);			/* rdev, kernel encoding */
 	__type(value, struct mdg_device);
 } devices SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);			/* mdg_type_hash(type name) */
+	__type(value, struct mdg_type);
+} types SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct mdg_dev_id);
+	__type(value, struct mdg_override);
+} overrides SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -53,15 +96,14 @@ struct {
 } stats SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, struct mdg_inode_key);
-	__type(value, struct mdg_broker);
-} brokers SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
 
 /*
- * A zeroed holder record, too large for the stack, to create entries from. Plain bytes: a
- * value with a typed bpf_spin_lock in it may not be passed to a helper as memory.
+ * A holder record is built in this per-CPU buffer and inserted whole: its key must be in it
+ * from the start (see struct mdg_holder). Plain bytes: a value with a typed bpf_spin_lock in it
+ * may not be passed to a helper as memory. empty_holder stays zero and wipes the buffer.
  */
 struct mdg_holder_bytes {
 	__u8 bytes[sizeof(struct mdg_holder)];
@@ -74,11 +116,25 @@ struct {
 	__type(value, struct mdg_holder_bytes);
 } empty_holder SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mdg_holder_bytes);
+} holder_new SEC(".maps");
+
 /*
- * The held set as a decision saw it, for its event: too large for the stack next to the rest.
- * Debian's kernels do not preempt a BPF program; were one preempted here by an open on the
- * same CPU, only the held list of a log line could be wrong, never a decision.
+ * The held set as a decision saw it, for its event, and the holdings a release pass ended:
+ * too large for the stack. Debian's kernels do not preempt a BPF program; were one preempted
+ * here by another decision on the same CPU, only the held list of a log line could be wrong.
  */
+struct mdg_snapshot {
+	__u32 nr_held;
+	__u32 created;			/* the decision made its file's record (kept in memory,
+					   not a register, for the verifier) */
+	struct mdg_dev_id held[MDG_MAX_HELD];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -86,29 +142,10 @@ struct {
 	__type(value, struct mdg_snapshot);
 } snapshot SEC(".maps");
 
-struct mdg_snapshot {
-	__u32 nr_held;
-	__u32 pad;
-	struct mdg_dev_id held[MDG_MAX_HELD];
-};
-
-struct mdg_decision {
-	__u32 rule;
-	__u32 action;
-	__u32 recorded;
-	struct mdg_snapshot *snap;
-};
-
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-#define EPERM 1
-#define EBUSY 16
-#define EACCES 13
-#define MAX_ERRNO 4095
+#define EPERM		1
+#define EBUSY		16
+#define EACCES		13
+#define MAX_ERRNO	4095
 
 /*
  * What an LSM program returns must provably lie in [-MAX_ERRNO, 0]: a decision of a program
@@ -141,11 +178,522 @@ static __always_inline struct mdg_stats *stats_get(void)
 	return bpf_map_lookup_elem(&stats, &zero);
 }
 
+static __always_inline void holder_key_of(struct task_struct *task, struct mdg_holder_key *key)
+{
+	key->tgid = BPF_CORE_READ(task, tgid);
+	key->pad = 0;
+	key->start_time = BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+static __always_inline int same_holder(const struct mdg_holder_key *a,
+				       const struct mdg_holder_key *b)
+{
+	return a->tgid == b->tgid && a->start_time == b->start_time;
+}
+
 /*
- * The cheap test every open and every file free on the host pays: a character device whose
- * major is one the loader has seen on an mdev node. No map lookup before this passes.
+ * Under h->lock: whether h still is the record of key. A record is removed when its process
+ * exits; a decision that looked it up just before may meet its memory reused for another.
  */
-static __always_inline int mdev_candidate(struct file *file, __u32 *rdev)
+static __always_inline int holder_valid(struct mdg_holder *h, const struct mdg_holder_key *key)
+{
+	return !h->dead && same_holder(&h->key, key);
+}
+
+/* A new, empty record for key, built whole in holder_new; NULL when the map is full. */
+static __always_inline struct mdg_holder *holder_create(const struct mdg_holder_key *key,
+						       __u64 task_addr)
+{
+	struct task_struct *task = (struct task_struct *)task_addr;
+	struct mdg_holder_bytes *empty, *buf;
+	struct mdg_holder *tmpl;
+	__u32 zero = 0;
+
+	empty = bpf_map_lookup_elem(&empty_holder, &zero);
+	buf = bpf_map_lookup_elem(&holder_new, &zero);
+	if (!empty || !buf)
+		return NULL;
+	bpf_probe_read_kernel(buf, sizeof(*buf), empty);
+	tmpl = (struct mdg_holder *)buf;
+	tmpl->key = *key;
+	BPF_CORE_READ_STR_INTO(&tmpl->comm, task, group_leader, comm);
+	/* Threads of one process may race here: NOEXIST lets exactly one create the record. */
+	bpf_map_update_elem(&holders, key, buf, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&holders, key);
+}
+
+static __always_inline struct mdg_holder *holder_get(const struct mdg_holder_key *key,
+						    __u64 task_addr)
+{
+	struct mdg_holder *h = bpf_map_lookup_elem(&holders, key);
+
+	return h ? h : holder_create(key, task_addr);
+}
+
+/* 36 characters of UUID text from its 16 bytes, for the records bpftool shows. */
+static __always_inline void uuid_format(const struct mdg_dev_id *id, char *out)
+{
+	__u32 i, pos, nib;
+	__u64 half;
+
+	for (i = 0; i < 32; i++) {
+		/* digit i goes after the dashes before it, at 8, 13, 18 and 23 */
+		pos = i + (i >= 8) + (i >= 12) + (i >= 16) + (i >= 20);
+		half = i < 16 ? id->hi : id->lo;
+		nib = (half >> (60 - 4 * (i & 15))) & 0xf;
+		out[pos] = nib < 10 ? '0' + nib : 'a' + nib - 10;
+	}
+	out[8] = out[13] = out[18] = out[23] = '-';
+	out[36] = '\0';
+}
+
+/* Asks the loader, once until it has acted, for a release pass or a rescan of the types. */
+static __always_inline void ask_loader(__u32 *asked, enum mdg_event_kind kind)
+{
+	struct mdg_event *e;
+
+	if (*asked)
+		return;
+	*asked = 1;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return;	/* the loader's periodic pass and rescan catch up */
+	e->kind = kind;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * The restricted flag of a device, from the loader's policy maps: a device override first, then
+ * the type's flag. A type the loader has not scanned yet fails closed and asks for a rescan.
+ */
+static __always_inline void restricted_of(struct mdg_req *req)
+{
+	/* Keys from the stack: 6.1 takes no other memory as a key. */
+	struct mdg_dev_id id = req->id;
+	__u64 type_hash = req->type_hash;
+	struct mdg_override *o = bpf_map_lookup_elem(&overrides, &id);
+	struct mdg_type *t;
+
+	if (o) {
+		req->restricted = o->restricted;
+		req->reason = o->reason;
+		return;
+	}
+	t = bpf_map_lookup_elem(&types, &type_hash);
+	if (t) {
+		req->restricted = t->restricted;
+		req->reason = t->reason;
+		return;
+	}
+	req->restricted = 1;
+	req->reason = MDG_REASON_UNKNOWN_TYPE;
+	ask_loader(&rescan_asked, MDG_EV_UNKNOWN_TYPE);
+}
+
+/*
+ * The decisions below are global functions: the verifier checks each once, on its own, rather
+ * than once for every path that leads to it through the hooks (which multiplied past its limit).
+ * They return 1 for a denial and 0 otherwise; the hooks turn that into an errno the verifier can
+ * see is in range.
+ */
+
+/* The identity and policy flag of a VFIO device, if it is an mdev: 0, or -1 for any other. */
+__noinline int mdg_identify(struct mdg_req *req)
+{
+	if (!req || !req->vdev || mdev_identify((struct vfio_device___mdg *)req->vdev, req))
+		return -1;
+	restricted_of(req);
+	uuid_format(&req->id, req->uuid);
+	return 0;
+}
+
+/* The device behind a VFIO file, if it is an mdev: identity, node and flag filled in req. */
+static __always_inline int vfio_req(const struct mdg_vfile *vf, struct mdg_req *req)
+{
+	struct vfio_device___mdg *vdev = vfio_device_of(vf);
+
+	req->vdev = (__u64)vdev;
+	if (mdg_identify(req))
+		return -1;
+	req->kind = vf->kind;
+	req->rdev = vfio_rdev(vf, vdev);
+	return 0;
+}
+
+/* ---- decisions ---------------------------------------------------------------------------- */
+
+enum mdg_how {
+	MDG_HOW_CHECK = 0,		/* the rule only: an open, the receipt of an unused node */
+	MDG_HOW_ACQUIRE,		/* the rule, and on consent the holding */
+	MDG_HOW_ADOPT,			/* the holding, whatever the rule: the use already happened */
+	MDG_HOW_BINDER,			/* no holding can follow this route: refused */
+};
+
+/* The outcome of the locked part, read back through the record: see outcome_locked(). */
+struct mdg_decision {
+	__u32 rule;
+	__u32 action;
+	__u32 recorded;			/* the process holds the device after the decision */
+	__u32 slot;			/* where, when it does */
+};
+
+/* Under h->lock: a new holding of req in slot i. */
+static __always_inline void held_fill(struct mdg_held *e, const struct mdg_req *req, __u64 epoch,
+				      __u64 gen)
+{
+	e->id = req->id;
+	e->type_hash = req->type_hash;
+	e->epoch = epoch;
+	e->acq_gen = gen;
+	e->seen_gen = 0;
+	e->restricted = req->restricted;
+	e->uncounted = 0;
+	e->mapped = 0;
+	e->files = 0;
+	__builtin_memcpy(e->uuid, req->uuid, sizeof(e->uuid));
+}
+
+/*
+ * Under h->lock: what the file of this decision adds to the holding e. The file is counted in
+ * the holding when its record names this process and was not counted yet (epoch 0, claimed by
+ * compare-and-swap so that two threads using a new file at once count it once); otherwise the
+ * holding may rest on files its count does not see. Every flag here is read from map memory:
+ * the verifier follows no constant through it.
+ */
+static __always_inline void held_note_file(struct mdg_held *e, struct mdg_file *rec,
+					   const struct mdg_holder_key *key, __u32 mapped,
+					   __u32 *recorded)
+{
+	if (!same_holder(&rec->owner, key))
+		e->uncounted = 1;	/* another's file */
+	else if (rec->epoch == e->epoch)
+		;			/* counted already */
+	else if (e->files < MDG_MAX_FILES &&
+		 __sync_val_compare_and_swap(&rec->epoch, 0, e->epoch) == 0)
+		e->files++;
+	else
+		e->uncounted = 1;	/* counted in an earlier holding, or too many */
+	if (mapped)
+		e->mapped = 1;
+	/* 2: held, and only a release pass can end it: the loader is to run them */
+	*recorded = e->uncounted ? 2 : 1;
+}
+
+/* Under h->lock: the rule for the process of h and req, left in h->last_rule and last_action. */
+static __always_inline int rule_locked(struct mdg_holder *h, const struct mdg_req *req,
+				       struct mdg_snapshot *snap)
+{
+	struct mdg_request r;
+	__u32 n, i;
+
+	r.id = req->id;
+	r.type_hash = req->type_hash;
+	r.restricted = req->restricted;
+	h->last_rule = MDG_RULE_NO_MEMORY;
+	h->last_action = mdg_action(MDG_RULE_NO_MEMORY, cfg.audit);
+	h->last_recorded = 0;
+	h->last_hook = req->hook;
+	if (!holder_valid(h, &req->key))
+		return -1;
+	n = h->nr_held;
+	for (i = 0; i < MDG_MAX_HELD; i++)
+		snap->held[i] = h->held[i].id;
+	snap->nr_held = n;
+	mdg_tally(h->held, n, &r, &h->tally);
+	/*
+	 * nr_held read afresh: the loop's exits each taught the verifier a different bound on n,
+	 * and carrying those into the rule's clauses would walk them once per exit.
+	 */
+	h->last_rule = mdg_rule_of(&h->tally, *(volatile __u32 *)&h->nr_held, &r, cfg.mode);
+	h->last_action = mdg_action(h->last_rule, cfg.audit);
+	return 0;
+}
+
+/*
+ * The outcome goes through the record and is read back: the verifier then sees unknown values
+ * instead of one constant per path through the held-set loop and the rule's clauses, and can
+ * prune those paths instead of walking each to the end of the program.
+ */
+static __always_inline void outcome_locked(struct mdg_holder *h, struct mdg_decision *d)
+{
+	d->rule = *(volatile __u32 *)&h->last_rule;
+	d->action = *(volatile __u32 *)&h->last_action;
+	d->recorded = *(volatile __u32 *)&h->last_recorded;
+}
+
+/* The rule alone. */
+static __always_inline void check_locked(struct mdg_holder *h, const struct mdg_req *req,
+					 struct mdg_snapshot *snap, struct mdg_decision *d)
+{
+	bpf_spin_lock(&h->lock);
+	rule_locked(h, req, snap);
+	outcome_locked(h, d);
+	bpf_spin_unlock(&h->lock);
+}
+
+/* The rule, and on consent (or for an adoption, always) the holding through rec. */
+static __always_inline void acquire_locked(struct mdg_holder *h, const struct mdg_req *req,
+					   struct mdg_file *rec, struct mdg_snapshot *snap,
+					   __u64 epoch, __u64 gen, struct mdg_decision *d)
+{
+	__u32 n, i, rule, act;
+
+	bpf_spin_lock(&h->lock);
+	if (rule_locked(h, req, snap))
+		goto out;
+	n = h->nr_held;
+	rule = *(volatile __u32 *)&h->last_rule;
+	act = *(volatile __u32 *)&h->last_action;
+	if (rule == MDG_RULE_REOPEN) {
+		for (i = 0; i < MDG_MAX_HELD; i++) {
+			if (i >= n)
+				break;
+			if (mdg_same_dev(&h->held[i].id, &req->id)) {
+				held_note_file(&h->held[i], rec, &req->key, req->mapped,
+					       &h->last_recorded);
+				break;
+			}
+		}
+	} else if ((act != MDG_ACT_DENY || req->how == MDG_HOW_ADOPT) && n < MDG_MAX_HELD) {
+		i = held_slot(n);
+		held_fill(&h->held[i], req, epoch, gen);
+		held_note_file(&h->held[i], rec, &req->key, req->mapped, &h->last_recorded);
+		h->nr_held = n + 1;
+	}
+out:
+	outcome_locked(h, d);
+	bpf_spin_unlock(&h->lock);
+}
+
+static __always_inline void count(struct mdg_stats *st, const struct mdg_decision *d)
+{
+	if (!st)
+		return;
+	if (d->action == MDG_ACT_DENY)
+		st->denied++;
+	else if (d->action == MDG_ACT_AUDIT)
+		st->audit_denied++;
+	else
+		st->allowed++;
+	if (d->rule == MDG_RULE_NO_MEMORY || d->rule == MDG_RULE_TOO_MANY)
+		st->errors++;
+}
+
+/* Denials, would-be denials and, when asked, allows go to user space. */
+static __always_inline void report(struct mdg_stats *st, const struct mdg_decision *d,
+				   const struct mdg_req *req, const struct mdg_snapshot *snap)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct mdg_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		if (st)
+			st->lost_events++;
+		return;
+	}
+	e->kind = MDG_EV_DECISION;
+	e->boot_ns = bpf_ktime_get_boot_ns();
+	e->pid = (__u32)id;
+	e->tgid = id >> 32;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->rdev = req->rdev;
+	e->dev = req->id;
+	e->rule = d->rule;
+	e->action = d->action;
+	e->hook = req->hook;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	__builtin_memcpy(e->type, req->type, sizeof(e->type));
+	e->nr_held = snap->nr_held;
+	__builtin_memcpy(e->held, snap->held, sizeof(e->held));
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Counting, reporting and the answer of a decision that has been made: 1 for a denial. */
+static __always_inline int conclude(const struct mdg_req *req, const struct mdg_decision *d,
+				    const struct mdg_snapshot *snap)
+{
+	struct mdg_stats *st = stats_get();
+
+	count(st, d);
+	if (st && d->recorded && d->action != MDG_ACT_DENY)
+		st->acquired++;
+	if (d->action != MDG_ACT_ALLOW || cfg.log_allow)
+		report(st, d, req, snap);
+	return d->action == MDG_ACT_DENY;
+}
+
+/*
+ * The decisions are global functions: the verifier checks each once, on its own, rather than
+ * once for every path that leads to it through a hook. Each is about a process (req->key) and a
+ * device (req->id, type, flag) through a file (req->file). They return 1 for a denial and 0
+ * otherwise; the hooks turn that into an errno the verifier can see is in range.
+ */
+
+/* The rule alone, for an open or the receipt of a node nobody used; or binder's refusal. */
+__noinline int mdg_check_req(struct mdg_req *req)
+{
+	struct mdg_decision dec = {}, *d = &dec;
+	struct mdg_holder_key key;
+	struct mdg_snapshot *snap;
+	struct mdg_holder *h;
+	__u32 zero = 0;
+
+	if (!req)
+		return 0;
+	snap = bpf_map_lookup_elem(&snapshot, &zero);
+	if (!snap)
+		return 0;
+	snap->nr_held = 0;
+	key = req->key;		/* a key from the stack: 6.1 takes no other memory as a key */
+	if (req->how == MDG_HOW_BINDER) {
+		d->rule = MDG_RULE_BINDER;
+		d->action = mdg_action(MDG_RULE_BINDER, cfg.audit);
+	} else if (!(h = bpf_map_lookup_elem(&holders, &key))) {
+		/* A process with no record holds nothing: its first device is always allowed. */
+		d->rule = MDG_RULE_FIRST;
+		d->action = MDG_ACT_ALLOW;
+	} else {
+		check_locked(h, req, snap, d);
+	}
+	return conclude(req, d, snap);
+}
+
+/*
+ * The rule, and on consent the holding (for an adoption, the holding whatever the rule). The
+ * file's record is made first, so that a holding is never without the count that will end it;
+ * if neither record can be had, the decision fails closed. A use that merely finds its holding
+ * in place (reopen) is neither counted nor reported: reads and writes of a device file would
+ * drown everything else. An adoption returns 2 when it began a holding.
+ */
+__noinline int mdg_acquire_req(struct mdg_req *req)
+{
+	struct mdg_decision dec = {}, *d = &dec;
+	struct mdg_file new = {}, *rec;
+	struct mdg_holder_key key;
+	struct mdg_snapshot *snap;
+	struct mdg_holder *h = NULL;
+	__u32 zero = 0;
+	__u64 fkey;
+
+	if (!req)
+		return 0;
+	snap = bpf_map_lookup_elem(&snapshot, &zero);
+	if (!snap)
+		return 0;
+	snap->nr_held = 0;
+	snap->created = 0;
+	fkey = req->file;	/* keys from the stack: 6.1 takes no other memory as a key */
+	key = req->key;
+	rec = bpf_map_lookup_elem(&files, &fkey);
+	if (!rec) {
+		new.owner = key;
+		new.id = req->id;
+		new.kind = req->kind;
+		snap->created = !bpf_map_update_elem(&files, &fkey, &new, BPF_NOEXIST);
+		rec = bpf_map_lookup_elem(&files, &fkey);
+	}
+	if (rec)
+		h = holder_get(&key, req->task);
+	if (!rec || !h) {
+		d->rule = MDG_RULE_NO_MEMORY;
+		d->action = mdg_action(MDG_RULE_NO_MEMORY, cfg.audit);
+		goto done;
+	}
+	acquire_locked(h, req, rec, snap, bpf_ktime_get_boot_ns(), cfg.pass_gen, d);
+	/* Another process now holds the device through this file: its end must be looked at. */
+	if (d->recorded && !same_holder(&rec->owner, &key))
+		rec->shared = 1;
+	if (snap->created && rec->epoch == 0)
+		bpf_map_delete_elem(&files, &fkey);	/* made for a holding that was not taken */
+	if (d->recorded == 2)
+		ask_loader(&recheck_asked, MDG_EV_RECHECK);
+done:
+	if (req->how == MDG_HOW_ADOPT)
+		return d->recorded && d->rule != MDG_RULE_REOPEN ? 2 : 0;
+	if (d->rule == MDG_RULE_REOPEN)
+		return 0;
+	return conclude(req, d, snap);
+}
+
+/* A decision by the current process, through file. */
+static __always_inline int decide(struct mdg_req *req, struct file *file, enum mdg_how how,
+				  enum mdg_hook hook)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	holder_key_of(task, &req->key);
+	req->task = (__u64)task;
+	req->file = (__u64)file;
+	req->how = how;
+	req->hook = hook;
+	if (how == MDG_HOW_ACQUIRE)
+		return mdg_acquire_req(req) ? deny_ret() : 0;
+	return mdg_check_req(req) ? deny_ret() : 0;
+}
+
+/*
+ * The path every read, write and ioctl of a device file takes once its process holds the
+ * device through it: the file's record names the process, and the holding of that epoch is in
+ * place. No VFIO structure is read.
+ */
+__noinline int mdg_routine(struct mdg_req *req)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mdg_holder_key key;
+	struct mdg_file *r;
+	struct mdg_holder *h;
+	__u32 n, i, found = 0;
+	__u64 fkey;
+
+	if (!req)
+		return 0;
+	fkey = req->file;
+	r = bpf_map_lookup_elem(&files, &fkey);
+	if (!r)
+		return 0;
+	holder_key_of(task, &key);
+	if (!same_holder(&r->owner, &key))
+		return 0;
+	h = bpf_map_lookup_elem(&holders, &key);
+	if (!h)
+		return 0;
+	bpf_spin_lock(&h->lock);
+	n = holder_valid(h, &key) ? h->nr_held : 0;
+	for (i = 0; i < MDG_MAX_HELD; i++) {
+		if (i >= n)
+			break;
+		if (mdg_same_dev(&h->held[i].id, &r->id) && h->held[i].epoch == r->epoch) {
+			found = 1;
+			break;
+		}
+	}
+	bpf_spin_unlock(&h->lock);
+	return found;
+}
+
+/* A use of a VFIO file by the current process: it holds the device, or the use is denied. */
+static __always_inline int use(struct file *file, const struct mdg_vfile *vf, enum mdg_hook hook,
+			       int mapped)
+{
+	struct mdg_req req = {};
+
+	req.file = (__u64)file;
+	if (!mapped && mdg_routine(&req))
+		return 0;
+	if (vfio_req(vf, &req))
+		return 0;
+	req.mapped = mapped;
+	return decide(&req, file, MDG_HOW_ACQUIRE, hook);
+}
+
+/* ---- LSM hooks ---------------------------------------------------------------------------- */
+
+/*
+ * The cheap test every open on the host pays: a character device whose major is one of
+ * VFIO's. No map lookup before this passes.
+ */
+static __always_inline int vfio_node(struct file *file, __u32 *rdev)
 {
 	struct inode *inode = file->f_inode;
 	__u32 major, i;
@@ -161,394 +709,344 @@ static __always_inline int mdev_candidate(struct file *file, __u32 *rdev)
 	return 0;
 }
 
-static __always_inline void file_record(struct mdg_file *rec, const struct mdg_holder_key *key,
-					const struct mdg_device *dev, __u32 rdev)
-{
-	rec->holder = *key;
-	rec->id = dev->id;
-	rec->rdev = rdev;
-}
-
-/* The mdev device a file is a node of, or NULL: the filter first, the map only past it. */
-static __always_inline struct mdg_device *mdev_device_of(struct file *file, __u32 *rdev)
-{
-	if (!mdev_candidate(file, rdev))
-		return NULL;
-	return bpf_map_lookup_elem(&devices, rdev);
-}
-
-static __always_inline void holder_key_of(struct task_struct *task, struct mdg_holder_key *key)
-{
-	key->tgid = BPF_CORE_READ(task, tgid);
-	key->pad = 0;
-	key->start_time = BPF_CORE_READ(task, group_leader, start_boottime);
-}
-
-static __always_inline struct mdg_holder *holder_get(const struct mdg_holder_key *key,
-						    struct task_struct *task)
-{
-	struct mdg_holder_bytes *empty;
-	struct mdg_holder *h;
-	__u32 zero = 0;
-
-	h = bpf_map_lookup_elem(&holders, key);
-	if (h)
-		return h;
-	empty = bpf_map_lookup_elem(&empty_holder, &zero);
-	if (!empty)
-		return NULL;
-	/* Threads of one process may race here: NOEXIST lets exactly one create the record. */
-	bpf_map_update_elem(&holders, key, empty, BPF_NOEXIST);
-	h = bpf_map_lookup_elem(&holders, key);
-	if (h && !h->comm[0])
-		BPF_CORE_READ_STR_INTO(&h->comm, task, group_leader, comm);
-	return h;
-}
-
-static __always_inline void event_fill(struct mdg_event *e, const struct mdg_device *dev,
-				       __u32 rdev)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-
-	e->boot_ns = bpf_ktime_get_boot_ns();
-	e->pid = (__u32)id;
-	e->tgid = id >> 32;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->rdev = rdev;
-	e->dev = dev->id;
-	e->nr_held = 0;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	__builtin_memcpy(e->type, dev->type, sizeof(e->type));
-}
-
-/* Under h->lock: record one more open file of the requested device. */
-static __always_inline int holding_add(struct mdg_holder *h, const struct mdg_device *dev)
-{
-	__u32 n = h->nr_held;
-	int i;
-
-	for (i = 0; i < MDG_MAX_HELD; i++) {
-		if ((__u32)i >= n)
-			break;
-		if (mdg_same_dev(&h->held[i].id, &dev->id)) {
-			h->held[i].files++;
-			return 0;
-		}
-	}
-	if (n >= MDG_MAX_HELD)
-		return -1;
-	h->held[n].id = dev->id;
-	h->held[n].type_hash = dev->type_hash;
-	h->held[n].files = 1;
-	h->held[n].restricted = dev->restricted;
-	__builtin_memcpy(h->held[n].uuid, dev->uuid, sizeof(dev->uuid));
-	h->nr_held = n + 1;
-	return 0;
-}
-
-/* Under h->lock: one open file of the device is gone; the last one ends the holding. */
-static __always_inline void holding_drop(struct mdg_holder *h, const struct mdg_dev_id *id)
-{
-	__u32 n = h->nr_held;
-	int i;
-
-	if (n == 0 || n > MDG_MAX_HELD)
-		return;
-	for (i = 0; i < MDG_MAX_HELD; i++) {
-		if ((__u32)i >= n)
-			break;
-		if (!mdg_same_dev(&h->held[i].id, id))
-			continue;
-		if (--h->held[i].files)
-			return;
-		/* The mask is a no-op for n in [1, MDG_MAX_HELD]; it is there for the verifier. */
-		h->held[i] = h->held[(n - 1) & (MDG_MAX_HELD - 1)];
-		h->nr_held = n - 1;
-		return;
-	}
-}
-
-/* Whether the current task runs an executable the operator named as a broker. */
-static __always_inline int current_is_broker(void)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct mdg_inode_key k = {};
-	struct inode *exe;
-
-	exe = BPF_CORE_READ(task, mm, exe_file, f_inode);
-	if (!exe)
-		return 0;
-	k.dev = BPF_CORE_READ(exe, i_sb, s_dev);
-	k.ino = BPF_CORE_READ(exe, i_ino);
-	return bpf_map_lookup_elem(&brokers, &k) != NULL;
-}
-
-static __always_inline void count(struct mdg_stats *st, enum mdg_action act, int error)
-{
-	if (!st)
-		return;
-	if (act == MDG_ACT_ALLOW)
-		st->allowed++;
-	else if (act == MDG_ACT_DENY)
-		st->denied++;
-	else
-		st->audit_denied++;
-	if (error)
-		st->errors++;
-}
-
-/* Denials, would-be denials and, when asked, allows go to user space. */
-static __always_inline void report(struct mdg_stats *st, const struct mdg_decision *d,
-				   const struct mdg_device *dev, __u32 rdev, enum mdg_hook hook)
-{
-	struct mdg_event *e;
-
-	if (d->action == MDG_ACT_ALLOW && !cfg.log_allow)
-		return;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		if (st)
-			st->lost_events++;
-		return;
-	}
-	event_fill(e, dev, rdev);
-	e->rule = d->rule;
-	e->action = d->action;
-	e->hook = hook;
-	e->nr_held = 0;
-	if (d->snap) {
-		e->nr_held = d->snap->nr_held;
-		__builtin_memcpy(e->held, d->snap->held, sizeof(e->held));
-	}
-	bpf_ringbuf_submit(e, 0);
-}
-
-/* Under the holder's lock: the rule, and on consent one more file of the device for it. */
 /*
- * Under the holder's lock: the rule, and on consent one more file of the device for it.
- * The outcome is read back from the record rather than kept in registers: the verifier then
- * sees one unknown value instead of one constant per path through the held-set loop, and can
- * prune those paths instead of walking each to the end of the program.
+ * An open is checked, not held: the process may open a node of a device it could hold. A node
+ * the device map does not know yet (a device created an instant ago) opens, and its use decides.
  */
-static __always_inline void decide_locked(struct mdg_holder *h, const struct mdg_device *dev,
-					  struct mdg_decision *d)
-{
-	struct mdg_snapshot *snap = d->snap;
-	struct mdg_request req;
-	enum mdg_action act;
-	enum mdg_rule rule;
-	__u32 n, i;
-
-	req.id = dev->id;
-	req.type_hash = dev->type_hash;
-	req.restricted = dev->restricted;
-
-	bpf_spin_lock(&h->lock);
-	n = h->nr_held;
-	rule = mdg_decide(h->held, n, &req, cfg.mode);
-	act = mdg_action(rule, cfg.audit);
-	if (snap) {
-		/* Slots past nr_held are stale but harmless: user space reads nr_held of them. */
-		for (i = 0; i < MDG_MAX_HELD; i++)
-			snap->held[i] = h->held[i].id;
-		snap->nr_held = n;
-	}
-	h->last_rule = rule;
-	h->last_action = act;
-	h->last_recorded = act != MDG_ACT_DENY && holding_add(h, dev) == 0;
-	d->rule = *(volatile __u32 *)&h->last_rule;
-	d->action = *(volatile __u32 *)&h->last_action;
-	d->recorded = *(volatile __u32 *)&h->last_recorded;
-	bpf_spin_unlock(&h->lock);
-}
-
-static __always_inline void decision_set(struct mdg_decision *d, enum mdg_rule rule,
-					 enum mdg_action act)
-{
-	d->rule = rule;
-	d->action = act;
-	d->recorded = 0;
-	if (d->snap)
-		d->snap->nr_held = 0;
-}
-
-/* Gives a holding back to its holder's record; the record goes once it can gain no more. */
-static __always_inline void release_holding(struct mdg_holder_key *holder, struct mdg_dev_id *id)
-{
-	struct mdg_holder *h;
-	int dead;
-
-	h = bpf_map_lookup_elem(&holders, holder);
-	if (!h)
-		return;
-	bpf_spin_lock(&h->lock);
-	holding_drop(h, id);
-	dead = h->exited == 1 && h->nr_held == 0;
-	if (dead)
-		h->exited = 2;	/* only one releaser deletes */
-	bpf_spin_unlock(&h->lock);
-	if (dead)
-		bpf_map_delete_elem(&holders, holder);
-}
-
-/* Counting, reporting and the return value of a decision that has been made. */
-static __always_inline int conclude(struct mdg_decision *d, struct mdg_stats *st,
-				    const struct mdg_device *dev, __u32 rdev, enum mdg_hook hook)
-{
-	__u32 rule = d->rule, act = d->action;
-	int error;
-
-	error = rule == MDG_RULE_NO_MEMORY || rule == MDG_RULE_TOO_MANY ||
-		(act != MDG_ACT_DENY && !d->recorded && rule != MDG_RULE_BROKER);
-	count(st, act, error);
-	report(st, d, dev, rdev, hook);
-	return act == MDG_ACT_DENY ? deny_ret() : 0;
-}
-
 SEC("lsm/file_open")
 int BPF_PROG(mdg_file_open, struct file *file, int ret)
 {
-	struct task_struct *task;
-	struct mdg_holder_key key;
-	struct mdg_file rec = {};
-	struct mdg_decision dec = {}, *d = &dec;
 	struct mdg_device *dev;
-	__u32 zero = 0;
-	struct mdg_holder *h;
+	struct mdg_req req = {};
 	struct mdg_stats *st;
-	__u64 fkey = (__u64)file;
 	__u32 rdev;
 
 	if (ret)
 		return lsm_ret(ret);
-	dev = mdev_device_of(file, &rdev);
+	if (!vfio_node(file, &rdev))
+		return 0;
+	dev = bpf_map_lookup_elem(&devices, &rdev);
 	if (!dev)
 		return 0;
-
+	req.id = dev->id;
+	req.type_hash = dev->type_hash;
+	__builtin_memcpy(req.type, dev->type, sizeof(req.type));
+	/* The loader may be rewriting this entry: an entry for another node is not used. */
+	if (dev->rdev != rdev)
+		return 0;
+	req.rdev = rdev;
+	req.kind = dev->node == MDG_NODE_CDEV ? MDG_FILE_CDEV : MDG_FILE_GROUP;
+	restricted_of(&req);
 	st = stats_get();
 	if (st)
 		st->opens_seen++;
-	d->snap = bpf_map_lookup_elem(&snapshot, &zero);
-
-	if (current_is_broker()) {
-		decision_set(d, MDG_RULE_BROKER, MDG_ACT_ALLOW);
-		return conclude(d, st, dev, rdev, MDG_HOOK_OPEN);
-	}
-
-	task = bpf_get_current_task_btf();
-	holder_key_of(task, &key);
-	file_record(&rec, &key, dev, rdev);
-	h = holder_get(&key, task);
-	if (!h || bpf_map_update_elem(&files, &fkey, &rec, BPF_ANY)) {
-		/* Cannot account for the holding: fail closed, for mdev nodes only. */
-		decision_set(d, MDG_RULE_NO_MEMORY, mdg_action(MDG_RULE_NO_MEMORY, cfg.audit));
-		return conclude(d, st, dev, rdev, MDG_HOOK_OPEN);
-	}
-	decide_locked(h, dev, d);
-	if (!d->recorded)
-		bpf_map_delete_elem(&files, &fkey);
-	return conclude(d, st, dev, rdev, MDG_HOOK_OPEN);
+	return decide(&req, file, MDG_HOW_CHECK, MDG_HOOK_OPEN);
 }
 
 /*
- * An mdev file arriving over SCM_RIGHTS or pidfd_getfd is judged against the receiver as if it
- * opened it; on consent the receiver takes the holding over from the previous holder.
+ * A file arriving by SCM_RIGHTS, pidfd_getfd, seccomp's addfd or io_uring's fixed fd install:
+ * a file through which the device can be used makes the receiver a holder (or is refused); a
+ * node nobody used is only checked, like an open.
  */
 SEC("lsm/file_receive")
 int BPF_PROG(mdg_file_receive, struct file *file, int ret)
 {
-	struct task_struct *task;
-	struct mdg_holder_key key, old = {};
-	struct mdg_file rec = {}, *f;
-	struct mdg_decision dec = {}, *d = &dec;
-	struct mdg_device *dev;
-	__u32 zero = 0;
-	struct mdg_holder *h;
-	struct mdg_stats *st;
+	struct mdg_vfile vf = {};
+	struct mdg_req req = {};
 	__u64 fkey = (__u64)file;
-	__u32 rdev;
-	int had_holder = 0;
+	int usable;
 
 	if (ret)
 		return lsm_ret(ret);
-	dev = mdev_device_of(file, &rdev);
-	if (!dev)
+	if (vfio_file_of(file, &vf) < 0 || vfio_req(&vf, &req))
 		return 0;
-	if (current_is_broker())
-		return 0;
-
-	task = bpf_get_current_task_btf();
-	holder_key_of(task, &key);
-	f = bpf_map_lookup_elem(&files, &fkey);
-	if (f) {
-		old = f->holder;
-		had_holder = 1;
-		if (old.tgid == key.tgid && old.start_time == key.start_time)
-			return 0;
-	}
-
-	st = stats_get();
-	if (st)
-		st->opens_seen++;
-	d->snap = bpf_map_lookup_elem(&snapshot, &zero);
-	h = holder_get(&key, task);
-	if (!h) {
-		decision_set(d, MDG_RULE_NO_MEMORY, mdg_action(MDG_RULE_NO_MEMORY, cfg.audit));
-		return conclude(d, st, dev, rdev, MDG_HOOK_RECEIVE);
-	}
-	decide_locked(h, dev, d);
-	if (!d->recorded)
-		return conclude(d, st, dev, rdev, MDG_HOOK_RECEIVE);
-	file_record(&rec, &key, dev, rdev);
-	if (bpf_map_update_elem(&files, &fkey, &rec, BPF_ANY)) {
-		/* Without a file record the holding could never be given back: undo it. */
-		release_holding(&key, &rec.id);
-		decision_set(d, MDG_RULE_NO_MEMORY, mdg_action(MDG_RULE_NO_MEMORY, cfg.audit));
-		return conclude(d, st, dev, rdev, MDG_HOOK_RECEIVE);
-	}
-	if (had_holder)
-		release_holding(&old, &rec.id);
-	return conclude(d, st, dev, rdev, MDG_HOOK_RECEIVE);
+	req.file = fkey;
+	usable = vf.kind == MDG_FILE_DEVICE || bpf_map_lookup_elem(&files, &fkey) ||
+		 (vf.kind == MDG_FILE_CDEV && vfio_access_granted(&vf));
+	if (!usable)
+		return decide(&req, file, MDG_HOW_CHECK, MDG_HOOK_RECEIVE);
+	return decide(&req, file, MDG_HOW_ACQUIRE, MDG_HOOK_RECEIVE);
 }
 
-SEC("lsm/file_free_security")
-int BPF_PROG(mdg_file_free, struct file *file)
+/*
+ * Use through ioctl: VFIO_GROUP_GET_DEVICE_FD on a group (its other ioctls set up a container
+ * and give no access to the device), any ioctl on a device file or cdev, binding included.
+ */
+static __always_inline int on_ioctl(struct file *file, unsigned int cmd)
 {
-	struct mdg_stats *st;
-	struct mdg_file *f, rec;
-	__u64 fkey = (__u64)file;
-	__u32 rdev;
+	struct mdg_vfile vf = {};
+	int kind = vfio_file_of(file, &vf);
 
-	/*
-	 * A file whose open failed after we allowed it (VFIO's own EBUSY, say) comes here with
-	 * f_inode already cleared, so it cannot be recognised by its device: look those up too.
-	 * Every other file pays the device filter only.
-	 */
-	if (file->f_inode && !mdev_candidate(file, &rdev))
+	if (kind < 0 || (kind == MDG_FILE_GROUP && cmd != VFIO_GROUP_GET_DEVICE_FD))
 		return 0;
-	f = bpf_map_lookup_elem(&files, &fkey);
-	if (!f)
+	return use(file, &vf, MDG_HOOK_IOCTL, 0);
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(mdg_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret)
+		return lsm_ret(ret);
+	return on_ioctl(file, cmd);
+}
+
+/* 32-bit callers: a hook of its own since 6.8 and in 6.1.y; the loader loads it where it is. */
+SEC("?lsm/file_ioctl_compat")
+int BPF_PROG(mdg_file_ioctl_compat, struct file *file, unsigned int cmd, unsigned long arg,
+	     int ret)
+{
+	if (ret)
+		return lsm_ret(ret);
+	return on_ioctl(file, cmd);
+}
+
+/* read, write, their vector and io_uring forms, splice and copy_file_range of a device file. */
+SEC("lsm/file_permission")
+int BPF_PROG(mdg_file_permission, struct file *file, int mask, int ret)
+{
+	struct mdg_vfile vf = {};
+	int kind;
+
+	if (ret)
+		return lsm_ret(ret);
+	kind = vfio_file_of(file, &vf);
+	if (kind != MDG_FILE_DEVICE && kind != MDG_FILE_CDEV)
 		return 0;
-	rec = *f;
-	bpf_map_delete_elem(&files, &fkey);
-	/* Runs in whichever task drops the last reference: the holder comes from the record. */
-	release_holding(&rec.holder, &rec.id);
-	st = stats_get();
-	if (st)
-		st->released++;
+	return use(file, &vf, MDG_HOOK_IO, 0);
+}
+
+/* A mapping keeps a region usable after every fd is gone: the holding stays with it. */
+SEC("lsm/mmap_file")
+int BPF_PROG(mdg_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	struct mdg_vfile vf = {};
+	int kind;
+
+	if (ret)
+		return lsm_ret(ret);
+	if (!file)
+		return 0;
+	kind = vfio_file_of(file, &vf);
+	if (kind != MDG_FILE_DEVICE && kind != MDG_FILE_CDEV)
+		return 0;
+	return use(file, &vf, MDG_HOOK_MMAP, 1);
+}
+
+/*
+ * binder installs a passed fd in its target without file_receive, and names the target only by
+ * its credentials: no holding could be checked or recorded, so VFIO files do not go that way.
+ */
+SEC("lsm/binder_transfer_file")
+int BPF_PROG(mdg_binder_transfer, const struct cred *from, const struct cred *to,
+	     struct file *file, int ret)
+{
+	struct mdg_vfile vf = {};
+	struct mdg_req req = {};
+
+	if (ret)
+		return lsm_ret(ret);
+	if (vfio_file_of(file, &vf) < 0 || vfio_req(&vf, &req))
+		return 0;
+	return decide(&req, file, MDG_HOW_BINDER, MDG_HOOK_BINDER);
+}
+
+/*
+ * The [vfio-device] file VFIO_GROUP_GET_DEVICE_FD has just installed: counted in the holding
+ * that file_ioctl granted, so that closing the group fd first ends nothing while it lives
+ * (on the iommufd path the device file does not pin the group file). The fd may already have
+ * been replaced by another thread of the caller: then the holding is left to the release pass.
+ */
+SEC("fexit/vfio_group_fops_unl_ioctl")
+int BPF_PROG(mdg_group_ioctl_exit, struct file *filep, unsigned int cmd, unsigned long arg,
+	     long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mdg_vfile vf = {};
+	struct mdg_req req = {};
+	struct file *f = NULL;
+	struct file **fds;
+	unsigned int max;
+
+	if (cmd != VFIO_GROUP_GET_DEVICE_FD || ret < 0)
+		return 0;
+	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	if ((unsigned long)ret >= max || bpf_probe_read_kernel(&f, sizeof(f), &fds[ret]) || !f)
+		return 0;
+	if (vfio_file_probe(f, &vf) != MDG_FILE_DEVICE || vfio_req(&vf, &req))
+		return 0;
+	decide(&req, f, MDG_HOW_ACQUIRE, MDG_HOOK_IOCTL);
+	return 0;
+}
+
+/* ---- releases ----------------------------------------------------------------------------- */
+
+/*
+ * Under h->lock: one counted file of the holding of that epoch is gone. The last one ends the
+ * holding unless files it did not count may remain; then it is left to the release pass.
+ * Returns 1 if the holding ended, -1 if a pass should look, 0 otherwise.
+ */
+static __always_inline int held_drop_file(struct mdg_holder *h, const struct mdg_file *rec)
+{
+	__u32 n = h->nr_held, i;
+
+	if (n == 0 || n > MDG_MAX_HELD)
+		return 0;
+	for (i = 0; i < MDG_MAX_HELD; i++) {
+		if (i >= n)
+			break;
+		if (!mdg_same_dev(&h->held[i].id, &rec->id) || h->held[i].epoch != rec->epoch)
+			continue;
+		if (h->held[i].files)
+			h->held[i].files--;
+		if (h->held[i].files)
+			return 0;
+		if (h->held[i].uncounted)
+			return -1;
+		h->held[i] = h->held[held_slot(n - 1)];
+		h->nr_held = n - 1;
+		return 1;
+	}
 	return 0;
 }
 
 /*
- * The record of a process outlives it while children keep inherited files open; once the
- * thread group is gone and nothing is held, nothing can add to it any more and it is removed.
+ * The last reference to a VFIO file is gone, in whichever task dropped it: the holding it was
+ * counted in comes from its record, never from current. Every other file on the host pays two
+ * compares of its f_op.
+ */
+SEC("lsm/file_free_security")
+int BPF_PROG(mdg_file_free, struct file *file)
+{
+	const void *op = file->f_op;
+	struct mdg_file *r, rec;
+	struct mdg_holder *h;
+	struct mdg_stats *st;
+	__u64 fkey = (__u64)file;
+	int ended = 0;
+
+	if (op != &vfio_group_fops && op != &vfio_device_fops)
+		return 0;
+	r = bpf_map_lookup_elem(&files, &fkey);
+	if (!r)
+		return 0;
+	rec = *r;
+	bpf_map_delete_elem(&files, &fkey);
+	h = bpf_map_lookup_elem(&holders, &rec.owner);
+	if (h) {
+		bpf_spin_lock(&h->lock);
+		if (holder_valid(h, &rec.owner))
+			ended = held_drop_file(h, &rec);
+		bpf_spin_unlock(&h->lock);
+	}
+	st = stats_get();
+	if (ended > 0 && st)
+		st->released++;
+	/* Others that held the device through this file, or files the owner did not count. */
+	if (ended < 0 || rec.shared)
+		ask_loader(&recheck_asked, MDG_EV_RECHECK);
+	return 0;
+}
+
+/*
+ * A new process (fork, or clone with CLONE_FILES and without CLONE_THREAD) has every file its
+ * parent had: it holds what its parent held. Its holdings are uncounted, as it shares the
+ * parent's files; the release pass ends them once the child has none left (exec closes the
+ * close-on-exec VFIO fds). A fork cannot be refused here: if the map is full, the child's uses
+ * are still decided at use, and the error is counted.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(mdg_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct mdg_holder_key pkey, ckey;
+	struct mdg_holder_bytes *buf;
+	struct mdg_holder *p, *c;
+	struct mdg_stats *st;
+	__u64 epoch, gen;
+	__u32 zero = 0, n, i;
+
+	if (BPF_CORE_READ(child, tgid) == BPF_CORE_READ(parent, tgid))
+		return 0;
+	holder_key_of(parent, &pkey);
+	p = bpf_map_lookup_elem(&holders, &pkey);
+	if (!p)
+		return 0;
+	buf = bpf_map_lookup_elem(&holder_new, &zero);
+	if (!buf)
+		return 0;
+	c = (struct mdg_holder *)buf;
+	bpf_spin_lock(&p->lock);
+	n = holder_valid(p, &pkey) ? p->nr_held : 0;
+	for (i = 0; i < MDG_MAX_HELD; i++) {
+		if (i >= n)
+			break;
+		c->held[i] = p->held[i];
+	}
+	bpf_spin_unlock(&p->lock);
+	if (n == 0 || n > MDG_MAX_HELD)
+		return 0;
+
+	holder_key_of(child, &ckey);
+	epoch = bpf_ktime_get_boot_ns();
+	gen = cfg.pass_gen;
+	for (i = 0; i < MDG_MAX_HELD; i++) {
+		if (i >= n)
+			break;
+		c->held[i].epoch = epoch;
+		c->held[i].acq_gen = gen;
+		c->held[i].seen_gen = 0;
+		c->held[i].files = 0;
+		c->held[i].uncounted = 1;
+	}
+	c->nr_held = n;
+	c->key = ckey;
+	c->dead = 0;
+	c->uring_gen = 0;
+	c->last_rule = MDG_RULE_NONE;
+	c->last_action = MDG_ACT_ALLOW;
+	c->last_hook = MDG_HOOK_FORK;
+	c->last_recorded = 1;
+	BPF_CORE_READ_STR_INTO(&c->comm, child, comm);
+	if (bpf_map_update_elem(&holders, &ckey, buf, BPF_NOEXIST)) {
+		st = stats_get();
+		if (st)
+			st->errors++;
+	}
+	/* The child's holdings are uncounted: only release passes can end them. */
+	ask_loader(&recheck_asked, MDG_EV_RECHECK);
+	return 0;
+}
+
+/* A new program: the old one's mappings are gone with its mm. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(mdg_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct mdg_holder_key key;
+	struct mdg_holder *h;
+	__u32 i;
+
+	holder_key_of(task, &key);
+	h = bpf_map_lookup_elem(&holders, &key);
+	if (!h)
+		return 0;
+	bpf_spin_lock(&h->lock);
+	for (i = 0; i < MDG_MAX_HELD; i++)
+		h->held[i].mapped = 0;
+	bpf_spin_unlock(&h->lock);
+	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
+	return 0;
+}
+
+/*
+ * The thread group is gone, and with it every file it had: its record goes. Files it owned
+ * that live on elsewhere find no record when they are freed, and ask for nothing.
  */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(mdg_process_exit, struct task_struct *task)
 {
 	struct mdg_holder_key key;
 	struct mdg_holder *h;
-	int dead;
 
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
@@ -557,64 +1055,243 @@ int BPF_PROG(mdg_process_exit, struct task_struct *task)
 	if (!h)
 		return 0;
 	bpf_spin_lock(&h->lock);
-	dead = h->exited == 0 && h->nr_held == 0;
-	h->exited = dead ? 2 : 1;
+	h->dead = 1;
 	bpf_spin_unlock(&h->lock);
-	if (dead)
-		bpf_map_delete_elem(&holders, &key);
+	bpf_map_delete_elem(&holders, &key);
 	return 0;
 }
 
+/* ---- the device map at the kernel's pace -------------------------------------------------- */
+
+static __always_inline void device_put(__u32 rdev, const struct mdg_req *req, __u8 node,
+				       __u32 index)
+{
+	struct mdg_device v = {};
+
+	if (!rdev)
+		return;
+	v.id = req->id;
+	v.type_hash = req->type_hash;
+	__builtin_memcpy(v.type, req->type, sizeof(v.type));
+	__builtin_memcpy(v.uuid, req->uuid, sizeof(v.uuid));
+	v.restricted = req->restricted;
+	v.reason = req->reason;
+	v.node = node;
+	v.node_index = index;
+	v.rdev = rdev;
+	bpf_map_update_elem(&devices, &rdev, &v, BPF_ANY);
+}
+
+static __always_inline void device_forget(__u32 rdev, const struct mdg_dev_id *id)
+{
+	struct mdg_device *v = bpf_map_lookup_elem(&devices, &rdev);
+
+	if (v && mdg_same_dev(&v->id, id))
+		bpf_map_delete_elem(&devices, &rdev);
+}
+
 /*
- * Adoption: run once by a starting service, before its links are attached, over every open
- * file on the host. A file already in the files map is accounted for (a previous instance saw
- * its open, or another fd of the same file came first); any other open mdev node becomes a
- * holding of the process whose table holds it, whatever the rule would say, because the open
- * has already happened. Brokers are skipped as on open.
+ * An mdev registered with VFIO: its nodes exist now, and opens of them are checked from here on
+ * rather than from the loader's next scan.
+ */
+SEC("fexit/vfio_register_emulated_iommu_dev")
+int BPF_PROG(mdg_register, struct vfio_device___mdg *vdev, int ret)
+{
+	struct mdg_req req = {};
+
+	req.vdev = (__u64)vdev;
+	if (ret || mdg_identify(&req))
+		return 0;
+	if (bpf_core_field_exists(vdev->group))
+		device_put(BPF_CORE_READ(vdev, group, dev.devt), &req, MDG_NODE_GROUP,
+			   BPF_CORE_READ(vdev, group, iommu_group, id));
+	/* The vfio-dev class device exists only with the device cdev. */
+	if (bpf_core_field_exists(vdev->device) && BPF_CORE_READ(vdev, device.devt))
+		device_put(BPF_CORE_READ(vdev, device.devt), &req, MDG_NODE_CDEV,
+			   BPF_CORE_READ(vdev, index));
+	return 0;
+}
+
+/* Its numbers may be handed to the next device at once: they must not name this one. */
+SEC("fentry/vfio_unregister_group_dev")
+int BPF_PROG(mdg_unregister, struct vfio_device___mdg *vdev)
+{
+	struct mdg_req req = {};
+
+	if (mdev_identify(vdev, &req))
+		return 0;
+	if (bpf_core_field_exists(vdev->group))
+		device_forget(BPF_CORE_READ(vdev, group, dev.devt), &req.id);
+	if (bpf_core_field_exists(vdev->device))
+		device_forget(BPF_CORE_READ(vdev, device.devt), &req.id);
+	return 0;
+}
+
+/* ---- iterators the loader runs ------------------------------------------------------------ */
+
+/*
+ * Adoption: run by a starting service over every open file on the host, before the decision
+ * hooks are attached. A device file, or a cdev that is bound, makes its process a holder,
+ * whatever the rule would say, because the use has already happened. Group files are left
+ * alone: a management daemon keeps those it opened for others, and it never used them.
  */
 SEC("iter/task_file")
 int mdg_adopt(struct bpf_iter__task_file *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
-	struct mdg_holder_key key;
-	struct mdg_file rec = {};
-	struct mdg_inode_key k = {};
-	struct mdg_device *dev;
-	struct mdg_holder *h;
-	struct inode *exe;
-	__u64 fkey;
-	__u32 rdev;
-	int added;
+	struct mdg_vfile vf = {};
+	struct mdg_req req = {};
+	int kind;
 
 	if (!task || !file)
 		return 0;
-	dev = mdev_device_of(file, &rdev);
-	if (!dev)
+	kind = vfio_file_of(file, &vf);
+	if (kind != MDG_FILE_DEVICE && kind != MDG_FILE_CDEV)
 		return 0;
-	fkey = (__u64)file;
-	if (bpf_map_lookup_elem(&files, &fkey))
+	if (!vfio_access_granted(&vf) || vfio_req(&vf, &req))
 		return 0;
-	exe = BPF_CORE_READ(task, mm, exe_file, f_inode);
-	if (exe) {
-		k.dev = BPF_CORE_READ(exe, i_sb, s_dev);
-		k.ino = BPF_CORE_READ(exe, i_ino);
-		if (bpf_map_lookup_elem(&brokers, &k))
-			return 0;
-	}
+	holder_key_of(task, &req.key);
+	req.task = (__u64)task;
+	req.file = (__u64)file;
+	req.how = MDG_HOW_ADOPT;
+	req.hook = MDG_HOOK_OPEN;
+	if (mdg_acquire_req(&req) == 2)
+		BPF_SEQ_PRINTF(ctx->meta->seq, "%d %s\n", req.key.tgid, req.uuid);
+	return 0;
+}
+
+/*
+ * The release pass, in three iterators run in this order by the loader after it has moved
+ * cfg.pass_gen on. A holding ends when the pass finds no VFIO file of the device in any file
+ * table of its process, it began at least one whole pass earlier (a receive installs the fd
+ * only after file_receive decided), the process has no mapping of it and no io_uring (whose
+ * fixed files no iterator can see). A process that races the pass by moving fds between slots
+ * can at worst lose a holding whose files it keeps: every use of them is then decided again.
+ */
+SEC("iter/task")
+int mdg_pass_uring(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct mdg_holder_key key;
+	struct mdg_holder *h;
+
+	if (!task || !bpf_core_field_exists(task->io_uring) || !BPF_CORE_READ(task, io_uring))
+		return 0;
 	holder_key_of(task, &key);
-	h = holder_get(&key, task);
+	h = bpf_map_lookup_elem(&holders, &key);
+	if (h)
+		h->uring_gen = cfg.pass_gen;
+	return 0;
+}
+
+SEC("iter/task_file")
+int mdg_pass_files(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct vfio_device___mdg *vdev;
+	struct mdg_holder_key key;
+	struct mdg_vfile vf = {};
+	struct mdg_req req = {};
+	struct mdg_holder *h;
+	__u64 gen = cfg.pass_gen;
+	__u32 n, i;
+
+	if (!task || !file)
+		return 0;
+	if (vfio_file_of(file, &vf) < 0)
+		return 0;
+	vdev = vfio_device_of(&vf);
+	if (!vdev || mdev_identify(vdev, &req))
+		return 0;
+	holder_key_of(task, &key);
+	h = bpf_map_lookup_elem(&holders, &key);
 	if (!h)
 		return 0;
-	file_record(&rec, &key, dev, rdev);
-	if (bpf_map_update_elem(&files, &fkey, &rec, BPF_NOEXIST))
-		return 0;
 	bpf_spin_lock(&h->lock);
-	added = holding_add(h, dev) == 0;
+	n = h->nr_held;
+	for (i = 0; i < MDG_MAX_HELD; i++) {
+		if (i >= n)
+			break;
+		if (mdg_same_dev(&h->held[i].id, &req.id)) {
+			h->held[i].seen_gen = gen;
+			break;
+		}
+	}
 	bpf_spin_unlock(&h->lock);
-	if (!added)
-		bpf_map_delete_elem(&files, &fkey);
-	else
-		BPF_SEQ_PRINTF(ctx->meta->seq, "%d %s\n", key.tgid, dev->uuid);
+	return 0;
+}
+
+/* The sweep's counters: in map memory, so that the verifier does not walk each count apart. */
+struct mdg_sweep {
+	__u32 kept;
+	__u32 gone;
+	__u32 uncounted;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mdg_sweep);
+} sweep SEC(".maps");
+
+SEC("iter/bpf_map_elem")
+int mdg_pass_sweep(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct mdg_holder_key key;
+	struct mdg_snapshot *gone;
+	volatile struct mdg_sweep *c;
+	struct mdg_holder *h;
+	struct mdg_stats *st;
+	__u64 gen = cfg.pass_gen;
+	__u32 zero = 0, n, i, uring;
+	void *k0 = ctx->key;
+
+	if (!k0 || !ctx->value)
+		return 0;
+	gone = bpf_map_lookup_elem(&snapshot, &zero);
+	c = bpf_map_lookup_elem(&sweep, &zero);
+	if (!gone || !c)
+		return 0;
+	__builtin_memcpy(&key, k0, sizeof(key));
+	h = bpf_map_lookup_elem(&holders, &key);
+	if (!h)
+		return 0;
+	c->kept = c->gone = c->uncounted = 0;
+	bpf_spin_lock(&h->lock);
+	n = holder_valid(h, &key) ? h->nr_held : 0;
+	uring = h->uring_gen == gen;
+	for (i = 0; i < MDG_MAX_HELD; i++) {
+		if (i >= n)
+			break;
+		if (h->held[i].seen_gen == gen || h->held[i].acq_gen + 1 >= gen ||
+		    h->held[i].mapped || uring) {
+			if (h->held[i].uncounted)
+				c->uncounted = 1;
+			h->held[held_slot(c->kept)] = h->held[i];
+			c->kept++;
+		} else {
+			gone->held[held_slot(c->gone)] = h->held[i].id;
+			c->gone++;
+		}
+	}
+	if (n)
+		h->nr_held = c->kept;
+	bpf_spin_unlock(&h->lock);
+	st = stats_get();
+	if (st)
+		st->pass_released += c->gone;
+	for (i = 0; i < MDG_MAX_HELD; i++) {
+		if (i >= c->gone)
+			break;
+		BPF_SEQ_PRINTF(ctx->meta->seq, "%u %llx %llx\n", key.tgid, gone->held[i].hi,
+			       gone->held[i].lo);
+	}
+	/* Holdings their files' count cannot end: the loader keeps passing while there are any. */
+	if (c->uncounted)
+		BPF_SEQ_PRINTF(ctx->meta->seq, "U\n");
 	return 0;
 }

@@ -16,7 +16,9 @@
 #define MDG_TYPE_LEN	64
 #define MDG_COMM_LEN	16
 #define MDG_MAX_HELD	16	/* distinct devices one process can hold at once */
-#define MDG_MAX_MAJORS	4	/* VFIO group and device cdev majors the filter passes */
+#define MDG_MAX_MAJORS	4	/* VFIO group and device cdev majors the open filter passes */
+#define MDG_MAX_FILES	64	/* files of one device counted for one process; more are
+				   covered by the release pass instead */
 
 /* Device numbers in the kernel's internal encoding, as inode->i_rdev holds them. */
 #define MDG_MINORBITS	20
@@ -25,7 +27,7 @@
 #define MDG_MINOR(dev)		((__u32)(dev) & ((1U << MDG_MINORBITS) - 1))
 
 /* Bumped whenever a map layout or a program's meaning changes. */
-#define MDG_ABI_VERSION	1
+#define MDG_ABI_VERSION	2
 
 enum mdg_mode {
 	MDG_MODE_EXCLUSIVE = 0,
@@ -40,6 +42,7 @@ enum mdg_reason {
 	MDG_REASON_MALFORMED,		/* attribute unreadable or odd bytes: fail closed */
 	MDG_REASON_TYPE_OVERRIDE,	/* --restrict-type / --allow-type */
 	MDG_REASON_DEVICE_OVERRIDE,	/* --restrict-device / --allow-device */
+	MDG_REASON_UNKNOWN_TYPE,	/* type not scanned yet when the device was used: fail closed */
 };
 
 enum mdg_node {
@@ -53,30 +56,61 @@ struct mdg_dev_id {
 	__u64 lo;
 };
 
-/* Map "devices": key is the node's device number (__u32, kernel encoding). */
+/*
+ * Map "devices": key is a node's device number (__u32, kernel encoding). What an open of that
+ * node names; decisions at use identify the device from VFIO's own structures instead.
+ */
 struct mdg_device {
 	struct mdg_dev_id id;
 	__u64 type_hash;		/* mdg_type_hash(type) */
 	char type[MDG_TYPE_LEN];	/* strings kept 8-byte aligned: BPF copies them */
 	char uuid[MDG_UUID_LEN];
-	__u8 restricted;
+	__u8 restricted;		/* as the loader computed it, for display; decisions look
+					   the flag up in "overrides" and "types" */
 	__u8 reason;			/* enum mdg_reason */
 	__u8 node;			/* enum mdg_node */
 	__u32 node_index;		/* N of /dev/vfio/N, or X of /dev/vfio/devices/vfioX */
+	__u32 rdev;			/* the key, again */
 };
 
-/* One device a process holds, with the number of its open files on that device. */
+/* Map "types": key is mdg_type_hash(type name). The policy of each known mdev type. */
+struct mdg_type {
+	char type[MDG_TYPE_LEN];
+	__u8 restricted;
+	__u8 reason;			/* enum mdg_reason */
+};
+
+/* Map "overrides": key is a struct mdg_dev_id. --restrict-device and --allow-device. */
+struct mdg_override {
+	char uuid[MDG_UUID_LEN];
+	__u8 restricted;
+	__u8 reason;			/* MDG_REASON_DEVICE_OVERRIDE */
+};
+
+/*
+ * One device a process holds. A holding begins when the process gets a file through which the
+ * device can be used (SPEC §3) and ends when it has none left: at once when the last counted
+ * file is freed and nothing uncounted remains, otherwise by a release pass that finds no file
+ * of the device in any of the process's file tables.
+ */
 struct mdg_held {
 	struct mdg_dev_id id;
 	__u64 type_hash;
+	__u64 epoch;			/* names this holding in file records: see struct mdg_file */
+	__u64 acq_gen;			/* release pass generation when the holding began */
+	__u64 seen_gen;			/* the last release pass that found a file of the device */
 	char uuid[MDG_UUID_LEN];
-	__u8 restricted;
-	__u32 files;
+	__u8 restricted;		/* as it was when the holding began */
+	__u8 uncounted;			/* the process may have files of it not counted in files */
+	__u8 mapped;			/* the process mapped a region of it: kept until exec or exit,
+					   or until its counted files are gone */
+	__u32 files;			/* files of the device counted for this process */
 };
 
 /*
  * Map "holders" is keyed by the thread group and its start time, so that a reused pid never
- * inherits an exited process's holdings.
+ * inherits an exited process's holdings. A record exists only for processes that hold, or
+ * held, a device, and is removed when the thread group exits.
  */
 struct mdg_holder_key {
 	__u32 tgid;
@@ -84,40 +118,60 @@ struct mdg_holder_key {
 	__u64 start_time;		/* group leader's start_boottime, ns */
 };
 
+/* What a decision's pass over the held set found (include/policy.h). */
+struct mdg_tally {
+	__u32 found;
+	__u32 holds_restricted;
+	__u32 same_type;
+};
+
 struct mdg_holder {
 	struct bpf_spin_lock lock;
 	__u32 nr_held;
-	__u32 exited;			/* thread group gone; record dies with its last file */
+	struct mdg_holder_key key;	/* the map key, checked under the lock: a record removed and
+					   its memory reused for another process is recognised */
+	__u64 uring_gen;		/* the last release pass that found io_uring in the process */
 	__u32 last_rule;		/* the latest decision for this process (enum mdg_rule) */
 	__u32 last_action;		/* enum mdg_action */
-	__u32 last_recorded;		/* whether it added a file to the holdings */
+	__u32 last_hook;		/* enum mdg_hook */
+	__u32 last_recorded;		/* whether it left the process holding the device */
+	__u32 dead;			/* thread group gone; record being removed */
+	struct mdg_tally tally;		/* the latest decision's, kept here for the verifier */
 	char comm[MDG_COMM_LEN];
 	struct mdg_held held[MDG_MAX_HELD];
 };
 
-/* Map "files": key is the struct file address of an mdev node opened with our consent. */
+/* What kind of VFIO file a file record or an event is about. */
+enum mdg_file_kind {
+	MDG_FILE_GROUP = 0,		/* /dev/vfio/<group> */
+	MDG_FILE_DEVICE,		/* the [vfio-device] file of VFIO_GROUP_GET_DEVICE_FD */
+	MDG_FILE_CDEV,			/* /dev/vfio/devices/vfio<X> */
+};
+
+/*
+ * Map "files": key is the struct file address of a file through which a device was used. Its
+ * owner is the process that first held the device through it; the file is counted in the
+ * owner's holding of that epoch. Other processes that came to hold the device through the same
+ * file are "uncounted" holders, released by the pass.
+ */
 struct mdg_file {
-	struct mdg_holder_key holder;
+	struct mdg_holder_key owner;
 	struct mdg_dev_id id;
-	__u32 rdev;
-	__u32 pad;
-};
-
-/* Map "brokers": executables whose opens are not holdings, by inode identity. */
-struct mdg_inode_key {
-	__u32 dev;			/* the filesystem's s_dev, kernel encoding */
-	__u32 pad;
-	__u64 ino;
-};
-
-struct mdg_broker {
-	char path[128];			/* as configured, for display */
+	__u64 epoch;
+	__u32 kind;			/* enum mdg_file_kind */
+	__u32 shared;			/* another process holds the device through this file */
 };
 
 /* Which hook reported an event. */
 enum mdg_hook {
-	MDG_HOOK_OPEN = 0,
-	MDG_HOOK_RECEIVE,		/* SCM_RIGHTS or pidfd_getfd */
+	MDG_HOOK_OPEN = 0,		/* open of a node */
+	MDG_HOOK_RECEIVE,		/* SCM_RIGHTS, pidfd_getfd, seccomp or io_uring fd install */
+	MDG_HOOK_IOCTL,			/* VFIO_GROUP_GET_DEVICE_FD, or any ioctl on a device file */
+	MDG_HOOK_IO,			/* read or write of a device file */
+	MDG_HOOK_MMAP,			/* mmap of a device file */
+	MDG_HOOK_BINDER,		/* a VFIO file passed over binder */
+	MDG_HOOK_FORK,			/* a child inherits its parent's holdings */
+	MDG_HOOK_MAX,
 };
 
 /* Rules, as reported in events: which clause of the policy decided. */
@@ -132,7 +186,7 @@ enum mdg_rule {
 	MDG_RULE_SAME_TYPE,		/* deny (per-type): a restricted device of the type held */
 	MDG_RULE_TOO_MANY,		/* deny: MDG_MAX_HELD distinct devices already held */
 	MDG_RULE_NO_MEMORY,		/* deny: a map is full, fail closed */
-	MDG_RULE_BROKER,		/* allow: a broker opens devices for others, holds none */
+	MDG_RULE_BINDER,		/* deny: VFIO files do not travel over binder */
 	MDG_RULE_MAX,
 };
 
@@ -149,25 +203,38 @@ struct mdg_config {
 	__u32 audit;
 	__u32 deny_errno;		/* positive errno returned on deny */
 	__u32 log_allow;		/* report allows too */
-	__u32 majors[MDG_MAX_MAJORS];	/* char majors of known mdev nodes; 0 = unused slot */
+	__u32 majors[MDG_MAX_MAJORS];	/* char majors of VFIO nodes; 0 = unused slot */
 	__u32 ready;			/* device map filled by a loader */
 	__u32 loader_pid;
 	__u64 loaded_at;		/* CLOCK_REALTIME seconds of the first load */
+	__u64 pass_gen;			/* generation of the current release pass */
+	__u64 epoch;			/* last holding epoch handed out */
 };
 
 /* Map "stats": per-CPU counters. */
 struct mdg_stats {
 	__u64 opens_seen;		/* opens of known mdev nodes */
-	__u64 allowed;
+	__u64 allowed;			/* decisions that allowed, opens and new holdings */
 	__u64 denied;
 	__u64 audit_denied;
 	__u64 errors;			/* map full, held table full: failed closed */
 	__u64 lost_events;		/* ring buffer full */
-	__u64 released;			/* holdings released with their file */
+	__u64 released;			/* holdings ended with their last file */
+	__u64 acquired;			/* holdings that began */
+	__u64 pass_released;		/* holdings ended by a release pass */
+};
+
+/* What a ring buffer record is. */
+enum mdg_event_kind {
+	MDG_EV_DECISION = 0,		/* a decision to report */
+	MDG_EV_RECHECK,			/* a release pass is wanted soon */
+	MDG_EV_UNKNOWN_TYPE,		/* a device of a type not in "types" was used: rescan */
 };
 
 /* Ring buffer record, one per reported decision. */
 struct mdg_event {
+	__u32 kind;			/* enum mdg_event_kind */
+	__u32 pad;
 	__u64 boot_ns;
 	__u32 pid;
 	__u32 tgid;

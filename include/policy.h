@@ -27,44 +27,71 @@ static __always_inline int mdg_same_dev(const struct mdg_dev_id *a, const struct
 }
 
 /*
- * SPEC §3. exclusive: reopen -> allow; nothing held -> allow; requested or held device
- * restricted -> deny; otherwise allow. per-type: at most one restricted device of each type.
- * One pass over the held set, so that the verifier walks a single loop.
+ * What one pass over the held set found, kept in memory the caller provides: in BPF a map
+ * value, whose contents the verifier does not follow, so that each iteration's branches meet
+ * again at once instead of carrying one constant per combination through the rest of the loop
+ * (which multiplied the cost of verifying it by the combinations).
  */
-static __always_inline enum mdg_rule mdg_decide(const struct mdg_held *held, __u32 nr_held,
-						const struct mdg_request *req, __u32 mode)
+static __always_inline void mdg_tally(const struct mdg_held *held, __u32 nr_held,
+				      const struct mdg_request *req, struct mdg_tally *t)
 {
-	int found = 0, holds_restricted = 0, same_type = 0;
+	/* volatile: or the compiler keeps the three flags in registers after all */
+	volatile struct mdg_tally *v = t;
 	int i;
 
+	v->found = v->holds_restricted = v->same_type = 0;
 	for (i = 0; i < MDG_MAX_HELD; i++) {
 		if ((__u32)i >= nr_held)
 			break;
-		if (mdg_same_dev(&held[i].id, &req->id))
-			found = 1;
-		if (held[i].restricted) {
-			holds_restricted = 1;
-			if (held[i].type_hash == req->type_hash)
-				same_type = 1;
-		}
+		/* one test where mdg_same_dev() makes two: fewer paths per iteration */
+		if (!((held[i].id.hi ^ req->id.hi) | (held[i].id.lo ^ req->id.lo)))
+			v->found = 1;
+		v->holds_restricted |= held[i].restricted;
+		if (held[i].restricted && held[i].type_hash == req->type_hash)
+			v->same_type = 1;
 	}
+}
 
-	if (found)
+/*
+ * SPEC §3. exclusive: reopen -> allow; nothing held -> allow; requested or held device
+ * restricted -> deny; otherwise allow. per-type: at most one restricted device of each type.
+ */
+static __always_inline enum mdg_rule mdg_rule_of(const struct mdg_tally *t, __u32 nr_held,
+						 const struct mdg_request *req, __u32 mode)
+{
+	if (t->found)
 		return MDG_RULE_REOPEN;
 	if (nr_held == 0)
 		return MDG_RULE_FIRST;
 	if (mode == MDG_MODE_PER_TYPE) {
-		if (req->restricted && same_type)
+		if (req->restricted && t->same_type)
 			return MDG_RULE_SAME_TYPE;
 	} else {
 		if (req->restricted)
 			return MDG_RULE_RESTRICTED_DEVICE;
-		if (holds_restricted)
+		if (t->holds_restricted)
 			return MDG_RULE_HOLDS_RESTRICTED;
 	}
 	if (nr_held >= MDG_MAX_HELD)
 		return MDG_RULE_TOO_MANY;
 	return mode == MDG_MODE_PER_TYPE ? MDG_RULE_TYPE_FREE : MDG_RULE_UNRESTRICTED;
+}
+
+/* The rule for a process holding held[0..nr_held) that would come to hold req. */
+static __always_inline enum mdg_rule mdg_decide_in(const struct mdg_held *held, __u32 nr_held,
+						   const struct mdg_request *req, __u32 mode,
+						   struct mdg_tally *t)
+{
+	mdg_tally(held, nr_held, req, t);
+	return mdg_rule_of(t, nr_held, req, mode);
+}
+
+static inline enum mdg_rule mdg_decide(const struct mdg_held *held, __u32 nr_held,
+				       const struct mdg_request *req, __u32 mode)
+{
+	struct mdg_tally t;
+
+	return mdg_decide_in(held, nr_held, req, mode, &t);
 }
 
 static __always_inline int mdg_rule_allows(enum mdg_rule rule)

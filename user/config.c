@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "config.h"
@@ -253,6 +254,8 @@ const char *mdg_reason_name(enum mdg_reason r)
 		return "type-override";
 	case MDG_REASON_DEVICE_OVERRIDE:
 		return "device-override";
+	case MDG_REASON_UNKNOWN_TYPE:
+		return "unknown-type";
 	}
 	return "unknown";
 }
@@ -620,6 +623,33 @@ int mdg_policy_load_file(struct mdg_policy *p, const char *path, char *err, size
 	return 0;
 }
 
+int mdg_policy_build(struct mdg_policy *p, const char *path, const struct mdg_setting *settings,
+		     size_t nr_settings, char *err, size_t errlen)
+{
+	struct mdg_policy next;
+	char why[512];
+	size_t i;
+	int ret = 0;
+
+	mdg_policy_init(&next);
+	if (!path && access(MDG_DEFAULT_CONFIG, F_OK) == 0)
+		path = MDG_DEFAULT_CONFIG;
+	if (path)
+		ret = mdg_policy_load_file(&next, path, err, errlen);
+	for (i = 0; !ret && i < nr_settings; i++) {
+		ret = mdg_policy_set(&next, settings[i].key, settings[i].value, why, sizeof(why));
+		if (ret)
+			set_err(err, errlen, "--%s: %s", settings[i].key, why);
+	}
+	if (ret) {
+		mdg_policy_free(&next);
+		return ret;
+	}
+	mdg_policy_free(p);
+	*p = next;
+	return 0;
+}
+
 static bool has_case(const struct mdg_strlist *l, const char *s)
 {
 	size_t i;
@@ -631,26 +661,22 @@ static bool has_case(const struct mdg_strlist *l, const char *s)
 	return false;
 }
 
-bool mdg_policy_restricted(const struct mdg_policy *p, const struct mdg_sysfs_dev *d,
-			   enum mdg_reason *reason)
+bool mdg_policy_type_restricted(const struct mdg_policy *p, const char *type, enum mdg_attr attr,
+				enum mdg_reason *reason)
 {
 	enum mdg_reason why;
 	bool restricted;
 
-	if (has_case(&p->allow_devices, d->uuid) || has_case(&p->restrict_devices, d->uuid)) {
-		why = MDG_REASON_DEVICE_OVERRIDE;
-		restricted = !has_case(&p->allow_devices, d->uuid);
-	} else if (strlist_has(&p->allow_types, d->type) ||
-		   strlist_has(&p->restrict_types, d->type)) {
+	if (strlist_has(&p->allow_types, type) || strlist_has(&p->restrict_types, type)) {
 		why = MDG_REASON_TYPE_OVERRIDE;
-		restricted = !strlist_has(&p->allow_types, d->type);
-	} else if (d->attr == MDG_ATTR_YES) {
+		restricted = !strlist_has(&p->allow_types, type);
+	} else if (attr == MDG_ATTR_YES) {
 		why = MDG_REASON_SYSFS_Y;
 		restricted = true;
-	} else if (d->attr == MDG_ATTR_NO) {
+	} else if (attr == MDG_ATTR_NO) {
 		why = MDG_REASON_SYSFS_N;
 		restricted = false;
-	} else if (d->attr == MDG_ATTR_ABSENT) {
+	} else if (attr == MDG_ATTR_ABSENT) {
 		why = MDG_REASON_ABSENT;
 		restricted = p->absent_restricted;
 	} else {
@@ -660,4 +686,15 @@ bool mdg_policy_restricted(const struct mdg_policy *p, const struct mdg_sysfs_de
 	if (reason)
 		*reason = why;
 	return restricted;
+}
+
+bool mdg_policy_restricted(const struct mdg_policy *p, const struct mdg_sysfs_dev *d,
+			   enum mdg_reason *reason)
+{
+	if (has_case(&p->allow_devices, d->uuid) || has_case(&p->restrict_devices, d->uuid)) {
+		if (reason)
+			*reason = MDG_REASON_DEVICE_OVERRIDE;
+		return !has_case(&p->allow_devices, d->uuid);
+	}
+	return mdg_policy_type_restricted(p, d->type, d->attr, reason);
 }

@@ -21,7 +21,8 @@ struct mdg_policy {
 	int deny_errno;			/* EPERM (default), EACCES or EBUSY */
 	struct mdg_strlist restrict_types, allow_types;
 	struct mdg_strlist restrict_devices, allow_devices;	/* UUIDs, lower case */
-	struct mdg_strlist brokers;
+	struct mdg_strlist brokers;	/* accepted for old configurations, and ignored: a
+					   process that never uses a device holds nothing */
 };
 
 #define MDG_DEFAULT_CONFIG "/etc/mdevguard/mdevguard.conf"
@@ -50,11 +51,29 @@ int mdg_policy_set(struct mdg_policy *p, const char *key, const char *value, cha
  */
 int mdg_policy_load_file(struct mdg_policy *p, const char *path, char *err, size_t errlen);
 
+/* A policy option as given on the command line, replayed over the file on every (re)load. */
+struct mdg_setting {
+	const char *key;
+	const char *value;
+};
+
+/*
+ * The policy from the configuration file (path, or MDG_DEFAULT_CONFIG if it exists when path is
+ * NULL), then the command-line settings over it. Built aside and swapped into p whole: on error
+ * p is untouched, so that a reload that fails leaves the policy in force as it was. Returns 0
+ * or -errno with "FILE:LINE: reason" or "--KEY: reason" in err.
+ */
+int mdg_policy_build(struct mdg_policy *p, const char *path, const struct mdg_setting *settings,
+		     size_t nr_settings, char *err, size_t errlen);
+
 /* Whether a discovered device is restricted under the policy, and why (enum mdg_reason).
  * Precedence: device override, type override, sysfs Y/N, malformed -> restricted,
  * absent -> absent_restricted. */
 bool mdg_policy_restricted(const struct mdg_policy *p, const struct mdg_sysfs_dev *d,
 			   enum mdg_reason *reason);
+/* The same for a type as a whole, before any device override: what the "types" map holds. */
+bool mdg_policy_type_restricted(const struct mdg_policy *p, const char *type, enum mdg_attr attr,
+				enum mdg_reason *reason);
 
 const char *mdg_mode_name(enum mdg_mode m);	/* "exclusive", "per-type" */
 int mdg_mode_parse(const char *s, enum mdg_mode *m);	/* the names above; -EINVAL otherwise */

@@ -26,7 +26,7 @@ static const char *const rule_names[MDG_RULE_MAX] = {
 	[MDG_RULE_SAME_TYPE] = "same-type",
 	[MDG_RULE_TOO_MANY] = "too-many",
 	[MDG_RULE_NO_MEMORY] = "no-memory",
-	[MDG_RULE_BROKER] = "broker",
+	[MDG_RULE_BINDER] = "binder",
 };
 
 const char *mdg_rule_name(unsigned int rule)
@@ -34,9 +34,19 @@ const char *mdg_rule_name(unsigned int rule)
 	return rule < MDG_RULE_MAX ? rule_names[rule] : "unknown";
 }
 
+static const char *const hook_names[MDG_HOOK_MAX] = {
+	[MDG_HOOK_OPEN] = "open",
+	[MDG_HOOK_RECEIVE] = "receive",
+	[MDG_HOOK_IOCTL] = "ioctl",
+	[MDG_HOOK_IO] = "io",
+	[MDG_HOOK_MMAP] = "mmap",
+	[MDG_HOOK_BINDER] = "binder",
+	[MDG_HOOK_FORK] = "fork",
+};
+
 static const char *hook_name(unsigned int hook)
 {
-	return hook == MDG_HOOK_RECEIVE ? "receive" : "open";
+	return hook < MDG_HOOK_MAX ? hook_names[hook] : "unknown";
 }
 
 const char *mdg_action_name(unsigned int action)

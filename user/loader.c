@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 
@@ -36,29 +38,44 @@
 
 #define LSM_FILE "/sys/kernel/security/lsm"
 #define MDG_METRICS_INTERVAL_S 5
+#define MDG_PASS_INTERVAL_MS 2000	/* release passes while uncounted holdings remain */
+#define MDG_PASS_SOON_MS 100		/* after the kernel side asked for one */
 
 struct link_pin {
 	const char *name;
-	struct bpf_program *(*prog)(struct mdevguard *skel);
+	size_t prog;		/* offset of the program in the skeleton's progs */
 };
 
-static struct bpf_program *prog_open(struct mdevguard *s) { return s->progs.mdg_file_open; }
-static struct bpf_program *prog_free(struct mdevguard *s) { return s->progs.mdg_file_free; }
-static struct bpf_program *prog_recv(struct mdevguard *s) { return s->progs.mdg_file_receive; }
-static struct bpf_program *prog_exit(struct mdevguard *s) { return s->progs.mdg_process_exit; }
+#define PROG(name) offsetof(struct mdevguard, progs.name)
 
 /*
- * Release and exit first: a holding recorded by file_open must always find its way back. The
- * first MDG_RELEASE_LINKS are attached before the first adoption pass, whose holdings need them
- * just as much (a file adopted and closed before file_free is attached would be held forever).
+ * Releases, forks, the device map's own hooks and the device file count first: a holding must
+ * always find its way back. The first MDG_RELEASE_LINKS are attached before the first adoption
+ * pass, whose holdings need them just as much (a file adopted and closed before file_free is
+ * attached would be held forever); the decisions come after it.
  */
-#define MDG_RELEASE_LINKS 2
+#define MDG_RELEASE_LINKS 7
 static const struct link_pin link_pins[] = {
-	{ "link_file_free", prog_free },
-	{ "link_process_exit", prog_exit },
-	{ "link_file_receive", prog_recv },
-	{ "link_file_open", prog_open },
+	{ "link_file_free", PROG(mdg_file_free) },
+	{ "link_process_exit", PROG(mdg_process_exit) },
+	{ "link_process_fork", PROG(mdg_process_fork) },
+	{ "link_process_exec", PROG(mdg_process_exec) },
+	{ "link_group_ioctl_exit", PROG(mdg_group_ioctl_exit) },
+	{ "link_register", PROG(mdg_register) },
+	{ "link_unregister", PROG(mdg_unregister) },
+	{ "link_file_receive", PROG(mdg_file_receive) },
+	{ "link_binder_transfer", PROG(mdg_binder_transfer) },
+	{ "link_mmap_file", PROG(mdg_mmap_file) },
+	{ "link_file_permission", PROG(mdg_file_permission) },
+	{ "link_file_ioctl_compat", PROG(mdg_file_ioctl_compat) },
+	{ "link_file_ioctl", PROG(mdg_file_ioctl) },
+	{ "link_file_open", PROG(mdg_file_open) },
 };
+
+static struct bpf_program *link_prog(struct mdevguard *skel, const struct link_pin *p)
+{
+	return *(struct bpf_program **)((char *)skel + p->prog);
+}
 
 struct loader {
 	struct mdg_opts *o;
@@ -71,7 +88,19 @@ struct loader {
 	size_t warnings_len;
 	int sig_fd, uevent_fd, ep_fd;
 	int metrics_err;
+	long long pass_due_ms;	/* when the next release pass runs; 0: none planned */
+	bool rescan_due;	/* the kernel side met a type it does not know */
+	bool uncounted;		/* the last pass kept holdings only a pass can end */
+	int adopted;
 };
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -107,6 +136,39 @@ static int check_lsm(void)
 	mdg_err("BPF LSM is not active (active LSMs: %s): boot the kernel with lsm=%s%sbpf on its command line",
 		buf[0] ? buf : "none", buf, buf[0] ? "," : "");
 	return -EOPNOTSUPP;
+}
+
+/*
+ * The programs read VFIO's and the mdev core's structures through the BTF of those modules and
+ * trace two of VFIO's functions: both must be loaded first. Loading them is the host's business
+ * (the unit does it before starting us); saying so is ours.
+ */
+static int check_vfio(void)
+{
+	static const char *const mods[] = { "vfio", "mdev" };
+	char path[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/module/%s", mods[i]);
+		if (access(path, F_OK))
+			return mdg_err("the %s kernel module is not loaded: load VFIO and the mdev core first (modprobe -a vfio mdev); mdevguard recognises device files by their structures",
+				       mods[i]), -ENOENT;
+	}
+	return 0;
+}
+
+/* Whether the running kernel has a function (an LSM hook's BPF attach point, say). */
+static bool kernel_has(const char *func)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool has;
+
+	if (!btf)
+		return false;
+	has = btf__find_by_name_kind(btf, func, BTF_KIND_FUNC) >= 0;
+	btf__free(btf);
+	return has;
 }
 
 static int check_bpffs(const char *pin_dir)
@@ -208,11 +270,64 @@ static int set_pin_paths(struct loader *l)
 	return 0;
 }
 
+static char *vlog_buf;
+static const char *vlog_file;
+
+static void verifier_log_setup(struct bpf_object *obj)
+{
+	const char *spec = getenv("MDG_VERIFIER_LOG");
+	struct bpf_program *prog;
+	char name[128];
+	const char *colon;
+	size_t size = 256 << 20;
+
+	if (!spec || !(colon = strchr(spec, ':')))
+		return;
+	snprintf(name, sizeof(name), "%.*s", (int)(colon - spec), spec);
+	prog = bpf_object__find_program_by_name(obj, name);
+	if (!prog || (!vlog_buf && !(vlog_buf = calloc(1, size))))
+		return;
+	vlog_file = colon + 1;
+	bpf_program__set_log_buf(prog, vlog_buf, size);
+	bpf_program__set_log_level(prog, 2);
+}
+
+static void verifier_log_write(void)
+{
+	FILE *f;
+
+	if (!vlog_buf || !vlog_file || !(f = fopen(vlog_file, "we")))
+		return;
+	fputs(vlog_buf, f);
+	fclose(f);
+}
+
+/* How much the verifier walked for each program: its cost, which the start pays (SPEC §7). */
+static void say_verified(struct loader *l, double seconds)
+{
+	char line[2048];
+	struct bpf_program *prog;
+	size_t off = 0;
+
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		off += snprintf(line + off, off < sizeof(line) ? sizeof(line) - off : 0, " %s=%u",
+				bpf_program__name(prog) + 4, info.verified_insns);
+	}
+	mdg_info("BPF object loaded in %.1f s; instructions verified:%s", seconds, line);
+}
+
 static int open_and_load(struct loader *l)
 {
 	const char *dir = l->o->pin_dir;
 	bool had_pins = pinned(dir, MDG_PIN_CONFIG);
 	int abi, ret, attempt;
+	long long t0;
 
 	abi = pinned_abi(dir);
 	if (had_pins && abi != MDG_ABI_VERSION) {
@@ -231,11 +346,23 @@ static int open_and_load(struct loader *l)
 			mdg_err("cannot open the BPF object: %s", strerror(errno));
 			return -errno;
 		}
+		/*
+		 * For developers: MDG_VERIFIER_LOG=PROG:FILE writes the verifier's full log of one
+		 * program to FILE, to see where its walk spends itself.
+		 */
+		verifier_log_setup(l->skel->obj);
+		/* 32-bit ioctls have a hook of their own since 6.8 and 6.1.y: judged there too. */
+		bpf_program__set_autoload(l->skel->progs.mdg_file_ioctl_compat,
+					  kernel_has("bpf_lsm_file_ioctl_compat"));
 		ret = set_pin_paths(l);
+		t0 = now_ms();
 		if (!ret)
 			ret = mdevguard__load(l->skel);
-		if (!ret)
+		verifier_log_write();
+		if (!ret) {
+			say_verified(l, (now_ms() - t0) / 1000.0);
 			return 0;
+		}
 		mdevguard__destroy(l->skel);
 		l->skel = NULL;
 		if (!had_pins || attempt)
@@ -264,13 +391,14 @@ static int attach_links(struct loader *l, size_t from, size_t to)
 	int ret;
 
 	for (i = from; i < to; i++) {
-		if (pinned(l->o->pin_dir, link_pins[i].name))
+		struct bpf_program *prog = link_prog(l->skel, &link_pins[i]);
+
+		if (!bpf_program__autoload(prog) || pinned(l->o->pin_dir, link_pins[i].name))
 			continue;
-		link = bpf_program__attach(link_pins[i].prog(l->skel));
+		link = bpf_program__attach(prog);
 		if (!link) {
 			ret = -errno;
-			mdg_err("cannot attach %s: %s", bpf_program__name(link_pins[i].prog(l->skel)),
-				strerror(-ret));
+			mdg_err("cannot attach %s: %s", bpf_program__name(prog), strerror(-ret));
 			return ret;
 		}
 		pin_path(path, sizeof(path), l->o->pin_dir, link_pins[i].name);
@@ -323,8 +451,8 @@ static int cmp_entry(const void *a, const void *b)
 	return x->rdev < y->rdev ? -1 : x->rdev > y->rdev;
 }
 
-static void fill_entry(const struct mdg_policy *p, const struct mdg_sysfs_dev *d,
-		       struct mdg_device *v)
+static void fill_entry(const struct mdg_policy *p, const struct mdg_sysfs_dev *d, __u32 rdev,
+		       enum mdg_node node, __u32 index, struct mdg_device *v)
 {
 	enum mdg_reason reason;
 
@@ -335,6 +463,9 @@ static void fill_entry(const struct mdg_policy *p, const struct mdg_sysfs_dev *d
 	snprintf(v->uuid, sizeof(v->uuid), "%s", d->uuid);
 	v->restricted = mdg_policy_restricted(p, d, &reason);
 	v->reason = reason;
+	v->node = node;
+	v->node_index = index;
+	v->rdev = rdev;
 }
 
 static void add_major(__u32 *majors, __u32 major)
@@ -349,22 +480,177 @@ static void add_major(__u32 *majors, __u32 major)
 			return;
 		}
 	}
-	mdg_warn("more than %d character device majors carry mdev nodes; major %u is not enforced",
+	mdg_warn("more than %d character device majors carry VFIO nodes; opens of major %u are decided at use only",
 		 MDG_MAX_MAJORS, major);
 }
 
+/* VFIO's own majors, the group nodes' ("vfio") and the device cdevs' ("vfio-dev"). */
+static void vfio_majors(__u32 *majors)
+{
+	char line[128], name[64];
+	unsigned int major;
+	bool chars = false;
+	FILE *f;
+
+	f = fopen("/proc/devices", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Character devices:", 18))
+			chars = true;
+		else if (!strncmp(line, "Block devices:", 14))
+			chars = false;
+		else if (chars && sscanf(line, "%u %63s", &major, name) == 2 &&
+			 (!strcmp(name, "vfio") || !strcmp(name, "vfio-dev")))
+			add_major(majors, major);
+	}
+	fclose(f);
+}
+
+/* Writes key -> value unless the map already holds exactly that: decisions read these. */
+static int map_put(int fd, const void *key, const void *value, size_t size)
+{
+	char cur[sizeof(struct mdg_device)];
+
+	if (size <= sizeof(cur) && !bpf_map_lookup_elem(fd, key, cur) && !memcmp(cur, value, size))
+		return 0;
+	return bpf_map_update_elem(fd, key, value, BPF_ANY) ? -errno : 0;
+}
+
+/* Removes the keys of a map that keep() does not want. */
+static void map_prune(int fd, size_t key_size, bool (*keep)(const void *key, void *ctx), void *ctx)
+{
+	char key[32], next[32];
+	bool first = true;
+
+	while (!bpf_map_get_next_key(fd, first ? NULL : key, next)) {
+		if (!keep(next, ctx)) {
+			/* Deleting the current key would restart the walk; continue from before. */
+			bpf_map_delete_elem(fd, next);
+			continue;
+		}
+		memcpy(key, next, key_size);
+		first = false;
+	}
+}
+
+struct want {
+	struct dev_entry *ents;
+	size_t n;
+	const struct mdg_policy *p;
+	const struct mdg_sysfs *scan;
+};
+
+static bool keep_device(const void *key, void *ctx)
+{
+	const struct want *w = ctx;
+	struct dev_entry k = { .rdev = *(const __u32 *)key };
+
+	return bsearch(&k, w->ents, w->n, sizeof(*w->ents), cmp_entry) != NULL;
+}
+
+static bool type_wanted(const struct want *w, __u64 hash)
+{
+	size_t i;
+
+	for (i = 0; i < w->scan->nr_types; i++)
+		if (mdg_type_hash(w->scan->types[i].type) == hash)
+			return true;
+	for (i = 0; i < w->scan->nr_devs; i++)
+		if (mdg_type_hash(w->scan->devs[i].type) == hash)
+			return true;
+	for (i = 0; i < w->p->restrict_types.n; i++)
+		if (mdg_type_hash(w->p->restrict_types.v[i]) == hash)
+			return true;
+	for (i = 0; i < w->p->allow_types.n; i++)
+		if (mdg_type_hash(w->p->allow_types.v[i]) == hash)
+			return true;
+	return false;
+}
+
+static bool keep_type(const void *key, void *ctx)
+{
+	return type_wanted(ctx, *(const __u64 *)key);
+}
+
+static bool keep_override(const void *key, void *ctx)
+{
+	const struct want *w = ctx;
+	const struct mdg_strlist *lists[] = { &w->p->restrict_devices, &w->p->allow_devices };
+	struct mdg_dev_id id;
+	size_t i, j;
+
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < lists[i]->n; j++)
+			if (!mdg_uuid_parse(lists[i]->v[j], &id) && !memcmp(&id, key, sizeof(id)))
+				return true;
+	return false;
+}
+
+static void put_type(int fd, const struct mdg_policy *p, const char *type, enum mdg_attr attr)
+{
+	struct mdg_type v = {};
+	enum mdg_reason reason;
+	__u64 key = mdg_type_hash(type);
+
+	snprintf(v.type, sizeof(v.type), "%s", type);
+	v.restricted = mdg_policy_type_restricted(p, type, attr, &reason);
+	v.reason = reason;
+	if (map_put(fd, &key, &v, sizeof(v)))
+		mdg_err("cannot add type %s to the type map: %s", type, strerror(errno));
+}
+
 /*
- * Brings the devices map in line with sysfs: majors first (a superset filter is harmless),
- * then new and changed entries, then stale ones out.
+ * The policy as the kernel side reads it at each decision: every type sysfs offers (a device of
+ * one it does not know fails closed), the types the operator named, and the device overrides.
+ */
+static void sync_policy(struct loader *l, const struct mdg_sysfs *scan, struct want *w)
+{
+	const struct mdg_policy *p = &l->o->policy;
+	int tfd = bpf_map__fd(l->skel->maps.types), ofd = bpf_map__fd(l->skel->maps.overrides);
+	const struct mdg_strlist *lists[] = { &p->restrict_devices, &p->allow_devices };
+	struct mdg_override ov;
+	struct mdg_dev_id id;
+	size_t i, j;
+
+	for (i = 0; i < scan->nr_types; i++)
+		put_type(tfd, p, scan->types[i].type, scan->types[i].attr);
+	for (i = 0; i < scan->nr_devs; i++)
+		put_type(tfd, p, scan->devs[i].type, scan->devs[i].attr);
+	/* A named type not offered yet: its attribute is unknown, the operator's word is not. */
+	for (i = 0; i < p->restrict_types.n; i++)
+		put_type(tfd, p, p->restrict_types.v[i], MDG_ATTR_MALFORMED);
+	for (i = 0; i < p->allow_types.n; i++)
+		put_type(tfd, p, p->allow_types.v[i], MDG_ATTR_MALFORMED);
+	map_prune(tfd, sizeof(__u64), keep_type, w);
+
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < lists[i]->n; j++) {
+			if (mdg_uuid_parse(lists[i]->v[j], &id))
+				continue;
+			memset(&ov, 0, sizeof(ov));
+			mdg_uuid_format(&id, ov.uuid);
+			ov.restricted = lists[i] == &p->restrict_devices;
+			ov.reason = MDG_REASON_DEVICE_OVERRIDE;
+			if (map_put(ofd, &id, &ov, sizeof(ov)))
+				mdg_err("cannot add device override %s: %s", ov.uuid, strerror(errno));
+		}
+	}
+	map_prune(ofd, sizeof(id), keep_override, w);
+}
+
+/*
+ * Brings the kernel side in line with sysfs: majors first (a superset filter is harmless), then
+ * the policy maps, then new and changed device entries, then stale ones out. Entries already
+ * right are not rewritten: an open may be reading them.
  */
 static int sync_devices(struct loader *l)
 {
 	struct mdg_config *cfg = &l->skel->bss->cfg;
 	int fd = bpf_map__fd(l->skel->maps.devices);
-	struct dev_entry *ents, key_ent;
-	struct mdg_sysfs scan = {};
 	__u32 majors[MDG_MAX_MAJORS];
-	__u32 key, next, *prev = NULL;
+	struct mdg_sysfs scan = {};
+	struct want w = {};
 	size_t i, n = 0;
 	int ret;
 
@@ -372,33 +658,35 @@ static int sync_devices(struct loader *l)
 	l->warned = l->warnings;
 	l->warnings = NULL;
 	l->warnings_len = 0;
+	l->rescan_due = false;
+	l->skel->bss->rescan_asked = 0;
 	ret = mdg_sysfs_scan(l->o->sysfs, &scan, warn_collect, l);
 	if (ret) {
 		mdg_err("cannot scan %s: %s", l->o->sysfs, strerror(-ret));
 		return ret;
 	}
-	ents = calloc(scan.nr_devs * 2 + 1, sizeof(*ents));
-	if (!ents) {
+	w.ents = calloc(scan.nr_devs * 2 + 1, sizeof(*w.ents));
+	if (!w.ents) {
 		mdg_sysfs_free(&scan);
 		return -ENOMEM;
 	}
+	w.p = &l->o->policy;
+	w.scan = &scan;
 	memcpy(majors, cfg->majors, sizeof(majors));
+	vfio_majors(majors);
 	for (i = 0; i < scan.nr_devs; i++) {
 		const struct mdg_sysfs_dev *d = &scan.devs[i];
 
 		if (d->has_group) {
-			ents[n].rdev = MDG_MKDEV(d->group_major, d->group_minor);
-			fill_entry(&l->o->policy, d, &ents[n].v);
-			ents[n].v.node = MDG_NODE_GROUP;
-			ents[n].v.node_index = d->group;
+			w.ents[n].rdev = MDG_MKDEV(d->group_major, d->group_minor);
+			fill_entry(w.p, d, w.ents[n].rdev, MDG_NODE_GROUP, d->group, &w.ents[n].v);
 			add_major(majors, d->group_major);
 			n++;
 		}
 		if (d->has_cdev) {
-			ents[n].rdev = MDG_MKDEV(d->cdev_major, d->cdev_minor);
-			fill_entry(&l->o->policy, d, &ents[n].v);
-			ents[n].v.node = MDG_NODE_CDEV;
-			ents[n].v.node_index = strtoul(d->cdev_name + 4, NULL, 10);
+			w.ents[n].rdev = MDG_MKDEV(d->cdev_major, d->cdev_minor);
+			fill_entry(w.p, d, w.ents[n].rdev, MDG_NODE_CDEV,
+				   strtoul(d->cdev_name + 4, NULL, 10), &w.ents[n].v);
 			add_major(majors, d->cdev_major);
 			n++;
 		}
@@ -406,99 +694,143 @@ static int sync_devices(struct loader *l)
 	memcpy(cfg->majors, majors, sizeof(majors));
 	__sync_synchronize();
 
+	sync_policy(l, &scan, &w);
 	for (i = 0; i < n; i++) {
-		if (bpf_map_update_elem(fd, &ents[i].rdev, &ents[i].v, BPF_ANY)) {
+		if (map_put(fd, &w.ents[i].rdev, &w.ents[i].v, sizeof(w.ents[i].v))) {
 			ret = -errno;
 			mdg_err("cannot add device %s (%u:%u) to the device map: %s",
-				ents[i].v.uuid, MDG_MAJOR(ents[i].rdev), MDG_MINOR(ents[i].rdev),
+				w.ents[i].v.uuid, MDG_MAJOR(w.ents[i].rdev), MDG_MINOR(w.ents[i].rdev),
 				strerror(errno));
 		}
 	}
+	qsort(w.ents, n, sizeof(*w.ents), cmp_entry);
+	w.n = n;
+	map_prune(fd, sizeof(__u32), keep_device, &w);
 
-	qsort(ents, n, sizeof(*ents), cmp_entry);
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key_ent.rdev = next;
-		if (!bsearch(&key_ent, ents, n, sizeof(*ents), cmp_entry)) {
-			key = next;
-			bpf_map_delete_elem(fd, &key);
-			/* Deleting the current key would restart the walk; continue from before. */
-			continue;
-		}
-		key = next;
-		prev = &key;
-	}
-
-	free(ents);
+	free(w.ents);
 	mdg_sysfs_free(&l->scan);
 	l->scan = scan;
 	mdg_events_set_scan(&l->ev, &l->scan);
 	return ret;
 }
 
-/* Brokers are known to the kernel by the inode of their executable. */
-static void sync_brokers(struct loader *l)
+/* --broker is kept so that old configurations still start; it has nothing left to exempt. */
+static void warn_brokers(struct loader *l)
 {
-	int fd = bpf_map__fd(l->skel->maps.brokers);
 	const struct mdg_strlist *b = &l->o->policy.brokers;
-	struct mdg_inode_key key, next;
-	struct mdg_broker val;
-	struct stat st;
 	size_t i;
 
-	while (bpf_map_get_next_key(fd, NULL, &next) == 0)
-		bpf_map_delete_elem(fd, &next);
-	for (i = 0; i < b->n; i++) {
-		if (stat(b->v[i], &st)) {
-			mdg_warn("broker %s: %s; not exempted", b->v[i], strerror(errno));
-			continue;
+	for (i = 0; i < b->n; i++)
+		mdg_warn("broker %s: ignored; holdings follow use, so a process that only opens devices to pass them on holds nothing and needs no exemption",
+			 b->v[i]);
+}
+
+/* Runs an iterator to its end and hands each line it printed to fn; 0 or -errno. */
+static int iter_lines(struct loader *l, struct bpf_program *prog, union bpf_iter_link_info *info,
+		      void (*fn)(struct loader *l, const char *line))
+{
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	char buf[4096], *p, *line;
+	struct bpf_link *link;
+	size_t have = 0;
+	ssize_t n;
+	int fd, ret = 0;
+
+	if (info) {
+		opts.link_info = info;
+		opts.link_info_len = sizeof(*info);
+	}
+	link = bpf_program__attach_iter(prog, info ? &opts : NULL);
+	if (!link)
+		return mdg_err("cannot create iterator %s: %s", bpf_program__name(prog),
+			       strerror(errno)), -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		ret = -errno;
+		mdg_err("cannot run iterator %s: %s", bpf_program__name(prog), strerror(-ret));
+		bpf_link__destroy(link);
+		return ret;
+	}
+	/* Lines may straddle reads: keep the unfinished tail for the next one. */
+	while ((n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
+		have += n;
+		buf[have] = '\0';
+		for (line = buf; (p = strchr(line, '\n')); line = p + 1) {
+			*p = '\0';
+			fn(l, line);
 		}
-		memset(&key, 0, sizeof(key));
-		memset(&val, 0, sizeof(val));
-		key.dev = MDG_MKDEV(major(st.st_dev), minor(st.st_dev));
-		key.ino = st.st_ino;
-		snprintf(val.path, sizeof(val.path), "%s", b->v[i]);
-		if (bpf_map_update_elem(fd, &key, &val, BPF_ANY))
-			mdg_warn("broker %s: cannot add to the broker map: %s", b->v[i],
-				 strerror(errno));
+		have = strlen(line);
+		memmove(buf, line, have);
+		if (have == sizeof(buf) - 1)
+			have = 0;	/* no line is this long: drop it */
+	}
+	if (n < 0) {
+		ret = -errno;
+		mdg_warn("iterator %s: %s", bpf_program__name(prog), strerror(-ret));
+	}
+	close(fd);
+	bpf_link__destroy(link);
+	return ret;
+}
+
+static void adopt_line(struct loader *l, const char *line)
+{
+	mdg_info("adopted: process %s", line);
+	l->adopted++;
+}
+
+/*
+ * Counts what happened before we were watching: every device file or bound cdev open on the
+ * host that no record accounts for makes its process a holder.
+ */
+static int adopt(struct loader *l)
+{
+	int ret;
+
+	l->adopted = 0;
+	ret = iter_lines(l, l->skel->progs.mdg_adopt, NULL, adopt_line);
+	if (l->adopted)
+		mdg_info("adopted %d VFIO device file(s) in use before this start", l->adopted);
+	return ret;
+}
+
+static void pass_line(struct loader *l, const char *line)
+{
+	unsigned long long hi, lo;
+	char uuid[MDG_UUID_LEN];
+	struct mdg_dev_id id;
+	unsigned int tgid;
+
+	if (!strcmp(line, "U")) {
+		l->uncounted = true;
+	} else if (sscanf(line, "%u %llx %llx", &tgid, &hi, &lo) == 3) {
+		id.hi = hi;
+		id.lo = lo;
+		mdg_uuid_format(&id, uuid);
+		mdg_info("released: process %u has no file of %s left", tgid, uuid);
 	}
 }
 
 /*
- * Counts what happened before we were watching: every open mdev file on the host that no
- * record accounts for becomes a holding of the process that has it open.
+ * The release pass (SPEC §3: a holding ends within a bounded delay once its process has no
+ * file of the device left, while others keep the file). Runs while holdings exist that their
+ * files' count alone cannot end, and soon after the kernel side asks; see the iterators at the
+ * end of mdevguard.bpf.c.
  */
-static int adopt(struct loader *l)
+static void run_pass(struct loader *l)
 {
-	struct bpf_link *link;
-	char buf[4096];
-	int fd, n, adopted = 0;
-	char *p, *line;
+	union bpf_iter_link_info info = {};
 
-	link = bpf_program__attach_iter(l->skel->progs.mdg_adopt, NULL);
-	if (!link) {
-		mdg_err("cannot create the adoption iterator: %s", strerror(errno));
-		return -errno;
-	}
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		mdg_err("cannot run the adoption iterator: %s", strerror(errno));
-		bpf_link__destroy(link);
-		return -errno;
-	}
-	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
-		buf[n] = '\0';
-		for (line = strtok_r(buf, "\n", &p); line; line = strtok_r(NULL, "\n", &p)) {
-			mdg_info("adopted: process %s", line);
-			adopted++;
-		}
-	}
-	if (n < 0)
-		mdg_warn("adoption iterator: %s", strerror(errno));
-	close(fd);
-	bpf_link__destroy(link);
-	if (adopted)
-		mdg_info("adopted %d open mdev file(s) opened before this start", adopted);
-	return 0;
+	l->skel->bss->recheck_asked = 0;
+	__atomic_add_fetch(&l->skel->bss->cfg.pass_gen, 1, __ATOMIC_SEQ_CST);
+	l->uncounted = false;
+	if (iter_lines(l, l->skel->progs.mdg_pass_uring, NULL, pass_line) ||
+	    iter_lines(l, l->skel->progs.mdg_pass_files, NULL, pass_line))
+		goto out;
+	info.map.map_fd = bpf_map__fd(l->skel->maps.holders);
+	iter_lines(l, l->skel->progs.mdg_pass_sweep, &info, pass_line);
+out:
+	l->pass_due_ms = l->uncounted ? now_ms() + MDG_PASS_INTERVAL_MS : 0;
 }
 
 static void apply_config(struct loader *l)
@@ -513,7 +845,7 @@ static void apply_config(struct loader *l)
 	if (!cfg->loaded_at)
 		cfg->loaded_at = time(NULL);
 	cfg->abi = MDG_ABI_VERSION;
-	sync_brokers(l);
+	warn_brokers(l);
 }
 
 static int open_uevents(void)
@@ -532,7 +864,10 @@ static int open_uevents(void)
 	return fd;
 }
 
-/* Kernel uevents of the mdev bus or the vfio class mean the device map may be stale. */
+/*
+ * Kernel uevents of the mdev bus or the vfio class mean the device map may be stale; so does an
+ * overrun socket (ENOBUFS), which lost some.
+ */
 static bool uevent_relevant(int fd)
 {
 	char buf[8192];
@@ -540,7 +875,14 @@ static bool uevent_relevant(int fd)
 	ssize_t n;
 	char *p;
 
-	while ((n = recv(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0 && errno == ENOBUFS) {
+			hit = true;
+			continue;
+		}
+		if (n <= 0)
+			break;
 		buf[n] = '\0';
 		for (p = buf; p < buf + n; p += strlen(p) + 1) {
 			if (!strcmp(p, "SUBSYSTEM=mdev") || !strcmp(p, "SUBSYSTEM=vfio") ||
@@ -635,6 +977,8 @@ static int event_loop(struct loader *l)
 		timeout = (int)(next_scan - time(NULL)) * 1000;
 		if (l->o->metrics_file && (next_metrics - time(NULL)) * 1000 < timeout)
 			timeout = (int)(next_metrics - time(NULL)) * 1000;
+		if (l->pass_due_ms && l->pass_due_ms - now_ms() < timeout)
+			timeout = (int)(l->pass_due_ms - now_ms());
 		if (timeout < 0)
 			timeout = 0;
 		n = epoll_wait(l->ep_fd, evs, 4, timeout);
@@ -662,10 +1006,34 @@ static int event_loop(struct loader *l)
 			}
 			ring_buffer__consume(l->rb);
 		}
-		if (time(NULL) >= next_scan) {
+		if (l->rescan_due || time(NULL) >= next_scan) {
 			sync_devices(l);
 			next_scan = time(NULL) + l->o->rescan_s;
 		}
+		if (l->pass_due_ms && now_ms() >= l->pass_due_ms)
+			run_pass(l);
+	}
+}
+
+/* Ring buffer records: decisions to print, and the kernel side's requests. */
+static int on_event(void *ctx, void *data, size_t len)
+{
+	const struct mdg_event *e = data;
+	struct loader *l = ctx;
+	long long soon = now_ms() + MDG_PASS_SOON_MS;
+
+	if (len < sizeof(e->kind))
+		return 0;
+	switch (e->kind) {
+	case MDG_EV_RECHECK:
+		if (!l->pass_due_ms || l->pass_due_ms > soon)
+			l->pass_due_ms = soon;
+		return 0;
+	case MDG_EV_UNKNOWN_TYPE:
+		l->rescan_due = true;
+		return 0;
+	default:
+		return mdg_events_handle(&l->ev, data, len);
 	}
 }
 
@@ -698,8 +1066,7 @@ static int setup_fds(struct loader *l)
 		if (ret)
 			return ret;
 	}
-	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), mdg_events_handle, &l->ev,
-				 NULL);
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_event, l, NULL);
 	if (!l->rb) {
 		mdg_err("cannot open the event ring buffer: %s", strerror(errno));
 		return -errno;
@@ -718,6 +1085,8 @@ int mdg_cmd_run(struct mdg_opts *o)
 		return 1;
 	}
 	ret = check_lsm();
+	if (!ret)
+		ret = check_vfio();
 	if (!ret)
 		ret = check_bpffs(o->pin_dir);
 	if (!ret)
@@ -752,6 +1121,8 @@ int mdg_cmd_run(struct mdg_opts *o)
 		goto out;
 	l.skel->bss->cfg.ready = 1;
 	say_ready(&l, "ready");
+	/* Holdings only a pass can end may be pinned from before; and no request is pending. */
+	run_pass(&l);
 
 	ret = event_loop(&l);
 	ring_buffer__consume(l.rb);

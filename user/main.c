@@ -35,7 +35,8 @@ struct subcmd {
 	"  --restrict-type TYPE, --allow-type TYPE\n" \
 	"  --restrict-device UUID, --allow-device UUID\n" \
 	"                              operator overrides, beating sysfs\n" \
-	"  --broker PATH               executable that opens devices only to pass them on\n" \
+	"  --broker PATH               ignored (kept for old configurations): a process that\n" \
+	"                              never uses a device holds nothing\n" \
 	"  --errno EPERM|EACCES|EBUSY  errno of a denied open (default EPERM)\n" \
 	"  --config FILE               default " MDG_DEFAULT_CONFIG " if it exists\n"
 
@@ -152,32 +153,14 @@ static int add_setting(struct mdg_opts *o, const char *key, const char *value)
 
 int mdg_opts_load_policy(struct mdg_opts *o)
 {
-	const char *path = o->config;
-	char err[512];
-	size_t i;
+	char err[1024];
 	int ret;
 
-	mdg_policy_free(&o->policy);
-	mdg_policy_init(&o->policy);
-	if (!path && access(MDG_DEFAULT_CONFIG, F_OK) == 0)
-		path = MDG_DEFAULT_CONFIG;
-	if (path) {
-		ret = mdg_policy_load_file(&o->policy, path, err, sizeof(err));
-		if (ret) {
-			mdg_err("%s", err);
-			return ret;
-		}
-	}
-	for (i = 0; i < o->nr_settings; i++) {
-		const struct mdg_setting *s = &o->settings[i];
-
-		ret = mdg_policy_set(&o->policy, s->key, s->value, err, sizeof(err));
-		if (ret) {
-			mdg_err("--%s: %s", s->key, err);
-			return ret;
-		}
-	}
-	return 0;
+	ret = mdg_policy_build(&o->policy, o->config, o->settings, o->nr_settings, err,
+			       sizeof(err));
+	if (ret)
+		mdg_err("%s", err);
+	return ret;
 }
 
 static int parse_uint(const char *s, unsigned int *out)

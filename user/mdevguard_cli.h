@@ -16,12 +16,6 @@ enum mdg_log_format {
 	MDG_LOG_JSON,
 };
 
-/* A policy option as given on the command line, replayed over the file on every (re)load. */
-struct mdg_setting {
-	const char *key;
-	const char *value;
-};
-
 struct mdg_opts {
 	struct mdg_policy policy;
 	struct mdg_setting *settings;
@@ -49,6 +43,8 @@ int mdg_cmd_check(struct mdg_opts *o, char **uuids, int nr);
 /* Pin names under the pin dir. */
 #define MDG_PIN_CONFIG "config"
 #define MDG_PIN_DEVICES "devices"
+#define MDG_PIN_TYPES "types"
+#define MDG_PIN_OVERRIDES "overrides"
 #define MDG_PIN_HOLDERS "holders"
 #define MDG_PIN_FILES "files"
 #define MDG_PIN_STATS "stats"

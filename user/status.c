@@ -148,6 +148,8 @@ int mdg_stats_read(int fd, struct mdg_stats *sum)
 		sum->errors += per[i].errors;
 		sum->lost_events += per[i].lost_events;
 		sum->released += per[i].released;
+		sum->acquired += per[i].acquired;
+		sum->pass_released += per[i].pass_released;
 	}
 	free(per);
 	return 0;
@@ -229,8 +231,8 @@ static unsigned long long ringbuf_bytes(int fd)
 static struct json_object *json_memory(const char *dir)
 {
 	static const char *const maps[] = {
-		MDG_PIN_DEVICES, MDG_PIN_HOLDERS, MDG_PIN_FILES, MDG_PIN_STATS, "brokers", "events",
-		MDG_PIN_CONFIG,
+		MDG_PIN_DEVICES, MDG_PIN_TYPES, MDG_PIN_OVERRIDES, MDG_PIN_HOLDERS, MDG_PIN_FILES,
+		MDG_PIN_STATS, "events", MDG_PIN_CONFIG,
 	};
 	struct json_object *d = json_object_new_object();
 	unsigned long long v, total = 0;
@@ -299,6 +301,8 @@ static json_object *json_status(const char *dir, struct pinned_maps *m, struct m
 		json_object_object_add(d, "why", json_object_new_string(mdg_reason_name(dev.reason)));
 		node_path(&dev, buf, sizeof(buf));
 		json_object_object_add(d, "node", json_object_new_string(buf));
+		json_object_object_add(d, "node_kind", json_object_new_string(
+					       dev.node == MDG_NODE_CDEV ? "cdev" : "group"));
 		snprintf(buf, sizeof(buf), "%u:%u", MDG_MAJOR(key), MDG_MINOR(key));
 		json_object_object_add(d, "rdev", json_object_new_string(buf));
 		json_object_array_add(arr, d);
@@ -317,7 +321,6 @@ static json_object *json_status(const char *dir, struct pinned_maps *m, struct m
 		json_object_object_add(d, "tgid", json_object_new_int64(cur.tgid));
 		snprintf(buf, sizeof(buf), "%.*s", MDG_COMM_LEN, h.comm);
 		json_object_object_add(d, "comm", json_object_new_string(buf));
-		json_object_object_add(d, "exited", json_object_new_boolean(h.exited));
 		held = json_object_new_array();
 		for (i = 0; i < h.nr_held && i < MDG_MAX_HELD; i++) {
 			struct json_object *x = json_object_new_object();
@@ -326,6 +329,9 @@ static json_object *json_status(const char *dir, struct pinned_maps *m, struct m
 			json_object_object_add(x, "restricted",
 					       json_object_new_boolean(h.held[i].restricted));
 			json_object_object_add(x, "files", json_object_new_int64(h.held[i].files));
+			json_object_object_add(x, "uncounted",
+					       json_object_new_boolean(h.held[i].uncounted));
+			json_object_object_add(x, "mapped", json_object_new_boolean(h.held[i].mapped));
 			json_object_array_add(held, x);
 		}
 		json_object_object_add(d, "devices", held);
@@ -341,7 +347,9 @@ static json_object *json_status(const char *dir, struct pinned_maps *m, struct m
 	json_object_object_add(d, "audit_denied", json_object_new_int64(st->audit_denied));
 	json_object_object_add(d, "errors", json_object_new_int64(st->errors));
 	json_object_object_add(d, "lost_events", json_object_new_int64(st->lost_events));
+	json_object_object_add(d, "acquired", json_object_new_int64(st->acquired));
 	json_object_object_add(d, "released", json_object_new_int64(st->released));
+	json_object_object_add(d, "pass_released", json_object_new_int64(st->pass_released));
 	json_object_object_add(o, "counters", d);
 
 	json_object_object_add(o, "memory_bytes", json_memory(dir));
@@ -406,20 +414,20 @@ static void print_human(struct json_object *o)
 			       json_object_get_boolean(json_object_object_get(c, "restricted")) ?
 				       "(restricted)" : "");
 		}
-		printf("%s\n",
-		       json_object_get_boolean(json_object_object_get(x, "exited")) ?
-			       "  [exited; files still open elsewhere]" : "");
+		printf("\n");
 	}
 
 	c = json_object_object_get(o, "counters");
-	printf("\ncounters: opens %lld, allowed %lld, denied %lld, audit-denied %lld, errors %lld, lost events %lld, released %lld\n",
+	printf("\ncounters: opens %lld, allowed %lld, denied %lld, audit-denied %lld, errors %lld, lost events %lld, acquired %lld, released %lld (+%lld by passes)\n",
 	       (long long)json_object_get_int64(json_object_object_get(c, "opens_seen")),
 	       (long long)json_object_get_int64(json_object_object_get(c, "allowed")),
 	       (long long)json_object_get_int64(json_object_object_get(c, "denied")),
 	       (long long)json_object_get_int64(json_object_object_get(c, "audit_denied")),
 	       (long long)json_object_get_int64(json_object_object_get(c, "errors")),
 	       (long long)json_object_get_int64(json_object_object_get(c, "lost_events")),
-	       (long long)json_object_get_int64(json_object_object_get(c, "released")));
+	       (long long)json_object_get_int64(json_object_object_get(c, "acquired")),
+	       (long long)json_object_get_int64(json_object_object_get(c, "released")),
+	       (long long)json_object_get_int64(json_object_object_get(c, "pass_released")));
 	mem = json_object_object_get(o, "memory_bytes");
 	fmt_bytes(json_object_get_int64(json_object_object_get(mem, "total")), up, sizeof(up));
 	printf("memory:   %s in maps:", up);

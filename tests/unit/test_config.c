@@ -73,6 +73,11 @@ static void write_file(struct fx *f, const char *data, size_t len)
 	close(fd);
 }
 
+static void load_text(struct fx *f, const char *text)
+{
+	write_file(f, text, strlen(text));
+}
+
 static int load(struct fx *f, const char *text)
 {
 	write_file(f, text, strlen(text));
@@ -768,12 +773,53 @@ static void test_names(void **state)
 	assert_int_equal(e, EACCES);
 }
 
+/*
+ * A reload (SIGHUP) builds the whole policy again, file then command line: one that fails to
+ * parse leaves the policy in force exactly as it was, command-line settings included.
+ */
+static void test_build_failure_keeps_policy(void **state)
+{
+	static const struct mdg_setting cli[] = {
+		{ "restrict-type", "mdg_fixture-multi" },
+		{ "errno", "EBUSY" },
+	};
+	struct fx *f = *state;
+	enum mdg_reason why;
+
+	load_text(f, "absent = restricted\nmode = per-type\n");
+	assert_int_equal(mdg_policy_build(&f->p, f->path, cli, 2, f->err, sizeof(f->err)), 0);
+	assert_int_equal(f->p.mode, MDG_MODE_PER_TYPE);
+	assert_true(f->p.absent_restricted);
+	assert_int_equal(f->p.deny_errno, EBUSY);
+	assert_true(mdg_policy_type_restricted(&f->p, "mdg_fixture-multi", MDG_ATTR_NO, &why));
+	assert_int_equal(why, MDG_REASON_TYPE_OVERRIDE);
+
+	load_text(f, "absent = restricted\nmode = nonsense\n");
+	assert_int_equal(mdg_policy_build(&f->p, f->path, cli, 2, f->err, sizeof(f->err)),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, ":2: "));
+	assert_int_equal(f->p.mode, MDG_MODE_PER_TYPE);
+	assert_true(f->p.absent_restricted);
+	assert_int_equal(f->p.deny_errno, EBUSY);
+	assert_true(mdg_policy_type_restricted(&f->p, "mdg_fixture-multi", MDG_ATTR_NO, &why));
+
+	/* a bad command-line setting is reported as such, and changes nothing either */
+	static const struct mdg_setting bad[] = { { "mode", "sideways" } };
+	load_text(f, "# nothing\n");
+	assert_int_equal(mdg_policy_build(&f->p, f->path, bad, 1, f->err, sizeof(f->err)),
+			 -EINVAL);
+	assert_non_null(strstr(f->err, "--mode: "));
+	assert_int_equal(f->p.mode, MDG_MODE_PER_TYPE);
+	assert_int_equal(f->p.deny_errno, EBUSY);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_defaults),
+		T(test_build_failure_keeps_policy),
 		T(test_mode),
 		T(test_audit),
 		T(test_absent),

@@ -9,6 +9,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -27,7 +29,41 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/io_uring.h>
 #include <linux/vfio.h>
+
+/*
+ * The iommufd uAPI of 6.6+, for kernels with IOMMUFD and the VFIO device cdev; Debian 12's
+ * linux-libc-dev (6.1) has none of it. From include/uapi/linux/{vfio,iommufd}.h of 6.12.
+ */
+#ifndef VFIO_DEVICE_BIND_IOMMUFD
+struct vfio_device_bind_iommufd {
+	__u32 argsz;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 out_devid;
+};
+#define VFIO_DEVICE_BIND_IOMMUFD	_IO(VFIO_TYPE, VFIO_BASE + 18)
+struct vfio_device_attach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+	__u32 pt_id;
+};
+#define VFIO_DEVICE_ATTACH_IOMMUFD_PT	_IO(VFIO_TYPE, VFIO_BASE + 19)
+#endif
+#ifndef IOMMU_IOAS_ALLOC
+struct iommu_ioas_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 out_ioas_id;
+};
+#define IOMMU_IOAS_ALLOC	_IO(';', 0x81)
+#endif
+
+/* 6.8+: installs a ring's fixed file in the fd table (and so passes file_receive). */
+#ifndef IORING_OP_FIXED_FD_INSTALL
+#define IORING_OP_FIXED_FD_INSTALL	54
+#endif
 
 #define MAX_SLOTS	256
 #define MAX_RACERS	256
@@ -47,10 +83,25 @@ struct slot {
 	int group_fd;
 	int device_fd;
 	int path_fd;
+	void *map;		/* region 0 of the device, mapped */
+	struct ring *ring;	/* an io_uring whose fixed file 0 is the device file */
 };
+
+/* An io_uring with one submission at a time: enough to move and use a fixed file. */
+struct ring {
+	int fd;
+	unsigned int *sq_tail, *sq_mask, *sq_array;
+	unsigned int *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+};
+
+#define MAP_LEN	4096
 
 static struct slot slots[MAX_SLOTS];
 static int container_fd = -1;
+static int iommufd = -1;		/* /dev/iommu, for the cdev and iommufd-group flows */
+static __u32 ioas_id;
 static int container_groups;
 static const char *iommu_name;
 static int iommu_pref;		/* 0: try TYPE1v2, then TYPE1 */
@@ -58,7 +109,7 @@ static int iommu_pref;		/* 0: try TYPE1v2, then TYPE1 */
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: mdg-vfio-client [--iommu auto|type1v2|type1] OP[=EXPECT]...\n"
+"usage: mdg-vfio-client [--iommu auto|type1v2|type1] [--inherit NAME=FD[,DEVFD]] OP[=EXPECT]...\n"
 "\n"
 "Runs the operations in order and prints one line per operation:\n"
 "  <op> <arg> ok [details]\n"
@@ -71,36 +122,78 @@ static void usage(FILE *f)
 "                      VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU (once per process),\n"
 "                      VFIO_GROUP_GET_DEVICE_FD, VFIO_DEVICE_GET_INFO; keeps it all open\n"
 "  group:UUID[@NODE]   only open the group node and keep it open\n"
-"  close:UUID          close the device and group fds of UUID\n"
+"  close:UUID          close the device and group fds of UUID (and unmap)\n"
+"  cdev:UUID           open the device cdev /dev/vfio/devices/vfioX of UUID (no use)\n"
+"  bind:NAME           use the cdev of NAME: open /dev/iommu (once per process),\n"
+"                      VFIO_DEVICE_BIND_IOMMUFD, IOMMU_IOAS_ALLOC (once),\n"
+"                      VFIO_DEVICE_ATTACH_IOMMUFD_PT, VFIO_DEVICE_GET_INFO\n"
+"  open-cdev:UUID      cdev:UUID then bind:UUID (QEMU's iommufd backend)\n"
+"  open-ifd:UUID       the legacy flow with the group attached to an iommufd instead of\n"
+"                      a container (VFIO_GROUP_SET_CONTAINER with the /dev/iommu fd)\n"
+"  use:NAME[@UUID]     the rest of the legacy flow on the group fd of slot NAME, which was\n"
+"                      opened with group:, received or inherited: set the container and\n"
+"                      IOMMU, VFIO_GROUP_GET_DEVICE_FD for UUID (default NAME), GET_INFO\n"
+"  closegroup:NAME     close only the group fd of NAME\n"
+"  closedev:NAME       close only the device fd of NAME\n"
+"  info:NAME           VFIO_DEVICE_GET_INFO on the device fd of NAME\n"
+"  read:NAME           pread 8 bytes of region 0 from the device fd of NAME\n"
+"  write:NAME          pwrite 8 bytes to region 0\n"
+"  mmap:NAME           map region 0 of the device fd of NAME and write to it\n"
+"  munmap:NAME         unmap it\n"
+"  spawn:NAME:ARGS:PIDFILE\n"
+"                      fork and exec another mdg-vfio-client that inherits the fds of\n"
+"                      slot NAME (--inherit) and runs the operations in the file ARGS\n"
+"                      (whitespace separated); its pid goes to PIDFILE; this one goes on\n"
+"  uring-take:NAME:FILE an io_uring with one empty fixed-file slot; write \"<pid> <ring\n"
+"                      fd>\" to FILE, then wait for the file another process sends into\n"
+"                      the slot with IORING_OP_MSG_RING\n"
+"  uring-give:NAME:FILE register the device fd of NAME as fixed file 0 of an io_uring,\n"
+"                      take the other ring's fd named in FILE with pidfd_getfd (io_uring\n"
+"                      fds do not travel over SCM_RIGHTS) and send the device file to its\n"
+"                      slot with IORING_OP_MSG_RING: no fd of the device changes hands\n"
+"  uring-read:NAME     IORING_OP_READ of 8 bytes from fixed file 0 of NAME's ring\n"
+"  uring-install:NAME  IORING_OP_FIXED_FD_INSTALL of it (6.8+): an fd, a receipt\n"
+"  hotplug:TYPEDIR:N:UUIDPREFIX:BASE\n"
+"                      N times: create the mdev UUIDPREFIX%%012x(BASE+i) by writing it to\n"
+"                      TYPEDIR/create, open its group node the moment it exists (busy\n"
+"                      loop), attach it to this process's container and get its device\n"
+"                      fd; then close and remove it. Prints escapes (device fds obtained),\n"
+"                      denials at open and at use; ok means no escape\n"
 "  openpath:PATH       open() any file and keep it open: O_RDWR for a character device,\n"
 "                      O_RDONLY otherwise\n"
 "  closepath:PATH      close it\n"
 "  touch:FILE          create FILE (a signal to another process)\n"
 "  wait:FILE[:SEC]     block until FILE exists (default at most 60 s)\n"
 "  sleep:SEC           sleep, fractions allowed\n"
-"  thread-group:UUID   a new thread opens the group node of UUID and exits; the fd stays\n"
-"                      with the process\n"
-"  churn:UUID:SEC[:MS] open the group node of UUID, keep it MS milliseconds (default 0),\n"
-"                      close it, and again, for SEC seconds;\n"
-"                      prints the number of opens and the errors (EBUSY... count as errors)\n"
+"  thread-open:UUID    a new thread runs open:UUID and exits; the fds stay with the\n"
+"                      process\n"
+"  churn:UUID:SEC[:MS] open:UUID (every step to the device fd), keep it MS milliseconds\n"
+"                      (default 0), close it, and again, for SEC seconds; prints the\n"
+"                      number of rounds and the errors (EBUSY... count as errors)\n"
 "  dup:UUID:NAME       dup() the group fd of UUID, kept as the group fd of NAME\n"
+"                      (UUID/dev and NAME/dev: the device fd)\n"
 "  pid:FILE            write this process's pid to FILE\n"
-"  publish:UUID:FILE   write \"<pid> <group fd>\" of UUID to FILE (for getfd)\n"
+"  publish:UUID:FILE   write \"<pid> <group fd>\" of UUID (UUID/dev: its device fd) to FILE\n"
+"                      (for getfd)\n"
 "  fork:FILE           fork; the parent writes the child's pid to FILE and exits with the\n"
 "                      number of unexpected results so far; the child runs the rest\n"
 "  becomepid:FILE      fork children until one gets the pid written in FILE; that child\n"
 "                      runs the rest, the parent waits for it and exits with its status\n"
 "                      (the others exit at once); gives up after 4 * pid_max forks\n"
 "  sendfd:SOCK:UUID    connect to the unix socket SOCK (waiting up to 60 s for it) and\n"
-"                      send the group fd of UUID with SCM_RIGHTS; keeps its own fd\n"
+"                      send the group fd of UUID (UUID/dev: its device fd) with\n"
+"                      SCM_RIGHTS; keeps its own fd\n"
 "  recvfd:SOCK:NAME    listen on SOCK, accept one connection, receive one fd with\n"
-"                      SCM_RIGHTS and keep it as the group fd of NAME (close:NAME);\n"
-"                      a receive the kernel refused (MSG_CTRUNC, no fd) is CTRUNC\n"
+"                      SCM_RIGHTS and keep it as the group fd of NAME (NAME/dev: as its\n"
+"                      device fd); a receive the kernel refused (MSG_CTRUNC, no fd) is\n"
+"                      CTRUNC\n"
 "  getfd:FILE:NAME     pidfd_open + pidfd_getfd of the \"<pid> <fd>\" in FILE; the fd is\n"
-"                      kept as the group fd of NAME\n"
-"  race:THREADS:ROUNDS:UUID,UUID,...\n"
-"                      THREADS threads, released together by a barrier, each open the\n"
-"                      group node of a different UUID; the winners of a round must be\n"
+"                      kept as the group fd of NAME (NAME/dev: as its device fd)\n"
+"  race:THREADS:ROUNDS:ANCHOR:UUID,UUID,...\n"
+"                      the container is set up on the group of ANCHOR (opened, never\n"
+"                      used); then each round THREADS threads open the group node of a\n"
+"                      different UUID and attach it, and, released together by a\n"
+"                      barrier, ask for its device fd; the winners of a round must be\n"
 "                      exactly one; all close; repeat. Prints\n"
 "                      race threads=T rounds=R violations=V winners_min=A\n"
 "                      winners_max=B loser_errno=E other_errors=N seconds=S ok|violated\n"
@@ -158,8 +251,14 @@ static struct slot *slot_new(const char *name)
 	return NULL;
 }
 
+static void ring_free(struct ring *r);
+
 static void slot_free(struct slot *s)
 {
+	if (s->ring)
+		ring_free(s->ring);
+	if (s->map)
+		munmap(s->map, MAP_LEN);
 	if (s->device_fd >= 0)
 		close(s->device_fd);
 	if (s->group_fd >= 0) {
@@ -202,6 +301,46 @@ static int group_node(const char *arg, char *uuid, size_t ulen, char *node, size
 	return 0;
 }
 
+/* "NAME" or "NAME/dev": a slot's group fd, or its device fd. */
+static int *slot_fd(const char *arg, struct slot **sp)
+{
+	char name[PATH_MAX];
+	size_t n = strlen(arg);
+	int dev = n > 4 && !strcmp(arg + n - 4, "/dev");
+	struct slot *s;
+
+	snprintf(name, sizeof(name), "%.*s", (int)(dev ? n - 4 : n), arg);
+	s = slot_find(name);
+	if (sp)
+		*sp = s;
+	if (!s)
+		return NULL;
+	return dev ? &s->device_fd : &s->group_fd;
+}
+
+/* A new slot for "NAME" or "NAME/dev", taking fd as its group or device fd. */
+static int slot_take(const char *arg, int fd)
+{
+	char name[PATH_MAX];
+	size_t n = strlen(arg);
+	int dev = n > 4 && !strcmp(arg + n - 4, "/dev");
+	struct slot *s;
+
+	snprintf(name, sizeof(name), "%.*s", (int)(dev ? n - 4 : n), arg);
+	s = slot_find(name);
+	if (!s)
+		s = slot_new(name);
+	if (!s)
+		return EMFILE;
+	if (dev) {
+		s->device_fd = fd;
+	} else {
+		s->group_fd = fd;
+		container_groups++;
+	}
+	return 0;
+}
+
 static int set_iommu(void)
 {
 	static const struct {
@@ -227,22 +366,13 @@ static int set_iommu(void)
 	return -err;
 }
 
-/* The legacy flow; on failure returns -errno and names the step. */
-static int vfio_open(struct slot *s, const char *uuid, const char *node, int full,
-		     const char **step, char *details, size_t dlen)
+/* The legacy flow past the open of the group node; -errno and the step on failure. */
+static int group_use(struct slot *s, const char *uuid, const char **step, char *details,
+		     size_t dlen)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	int err;
-
-	*step = "group";
-	s->group_fd = open(node, O_RDWR | O_CLOEXEC);
-	if (s->group_fd < 0)
-		return -errno;
-	container_groups++;
-	snprintf(details, dlen, "node=%s", node);
-	if (!full)
-		return 0;
 
 	*step = "status";
 	if (ioctl(s->group_fd, VFIO_GROUP_GET_STATUS, &status))
@@ -279,9 +409,30 @@ static int vfio_open(struct slot *s, const char *uuid, const char *node, int ful
 	if (ioctl(s->device_fd, VFIO_DEVICE_GET_INFO, &info))
 		return -errno;
 
-	snprintf(details, dlen, "node=%s iommu=%s device_fd=%d flags=0x%x regions=%u irqs=%u",
-		 node, iommu_name, s->device_fd, info.flags, info.num_regions, info.num_irqs);
+	snprintf(details, dlen, "iommu=%s device_fd=%d flags=0x%x regions=%u irqs=%u",
+		 iommu_name, s->device_fd, info.flags, info.num_regions, info.num_irqs);
 	return 0;
+}
+
+/* The legacy flow; on failure returns -errno and names the step. */
+static int vfio_open(struct slot *s, const char *uuid, const char *node, int full,
+		     const char **step, char *details, size_t dlen)
+{
+	char more[512];
+	int err;
+
+	*step = "group";
+	s->group_fd = open(node, O_RDWR | O_CLOEXEC);
+	if (s->group_fd < 0)
+		return -errno;
+	container_groups++;
+	snprintf(details, dlen, "node=%.256s", node);
+	if (!full)
+		return 0;
+	err = group_use(s, uuid, step, more, sizeof(more));
+	if (!err)
+		snprintf(details, dlen, "node=%.256s %.200s", node, more);
+	return err;
 }
 
 /* Result of one operation, printed as one line. */
@@ -324,6 +475,495 @@ static int op_close(const char *arg, struct result *r)
 	if (!s)
 		return ENOENT;
 	slot_free(s);
+	return 0;
+}
+
+static int iommufd_open(void)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+
+	if (iommufd >= 0)
+		return 0;
+	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (iommufd < 0)
+		return errno;
+	if (ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc)) {
+		int err = errno;
+
+		close(iommufd);
+		iommufd = -1;
+		return err;
+	}
+	ioas_id = alloc.out_ioas_id;
+	return 0;
+}
+
+/* The cdev node of an mdev: /sys/bus/mdev/devices/UUID/vfio-dev/vfioX. */
+static int cdev_node(const char *uuid, char *node, size_t len)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vfio-dev", uuid);
+	d = opendir(path);
+	if (!d)
+		return errno;
+	while ((de = readdir(d))) {
+		if (!strncmp(de->d_name, "vfio", 4)) {
+			snprintf(node, len, "/dev/vfio/devices/%s", de->d_name);
+			closedir(d);
+			return 0;
+		}
+	}
+	closedir(d);
+	return ENOENT;
+}
+
+static int op_cdev(const char *uuid, struct result *r)
+{
+	char node[PATH_MAX];
+	struct slot *s;
+	int err;
+
+	r->step = "sysfs";
+	err = cdev_node(uuid, node, sizeof(node));
+	if (err)
+		return err;
+	s = slot_new(uuid);
+	if (!s)
+		return EMFILE;
+	r->step = "cdev";
+	s->device_fd = open(node, O_RDWR | O_CLOEXEC);
+	if (s->device_fd < 0) {
+		err = errno;
+		slot_free(s);
+		return err;
+	}
+	r->step = NULL;
+	snprintf(r->details, sizeof(r->details), "node=%s", node);
+	return 0;
+}
+
+static int op_bind(const char *arg, struct result *r)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct slot *s = slot_find(arg);
+	int err;
+
+	if (!s || s->device_fd < 0)
+		return EBADF;
+	r->step = "iommufd";
+	err = iommufd_open();
+	if (err)
+		return err;
+	bind.iommufd = iommufd;
+	r->step = "bind";
+	if (ioctl(s->device_fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		return errno;
+	attach.pt_id = ioas_id;
+	r->step = "attach";
+	if (ioctl(s->device_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+		return errno;
+	r->step = "device-info";
+	if (ioctl(s->device_fd, VFIO_DEVICE_GET_INFO, &info))
+		return errno;
+	r->step = NULL;
+	snprintf(r->details, sizeof(r->details), "devid=%u ioas=%u flags=0x%x", bind.out_devid,
+		 ioas_id, info.flags);
+	return 0;
+}
+
+static int op_open_cdev(const char *uuid, struct result *r)
+{
+	int err = op_cdev(uuid, r);
+
+	if (err)
+		return err;
+	err = op_bind(uuid, r);
+	if (err) {
+		struct slot *s = slot_find(uuid);
+
+		if (s)
+			slot_free(s);
+	}
+	return err;
+}
+
+/* The group flow with the group attached to an iommufd rather than to a VFIO container. */
+static int op_open_ifd(const char *arg, struct result *r)
+{
+	char uuid[PATH_MAX], node[PATH_MAX];
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct slot *s;
+	int err;
+
+	r->step = "sysfs";
+	err = group_node(arg, uuid, sizeof(uuid), node, sizeof(node));
+	if (err)
+		return -err;
+	r->step = "iommufd";
+	err = iommufd_open();
+	if (err)
+		return err;
+	s = slot_new(uuid);
+	if (!s)
+		return EMFILE;
+	r->step = "group";
+	s->group_fd = open(node, O_RDWR | O_CLOEXEC);
+	if (s->group_fd < 0)
+		goto fail;
+	r->step = "set-iommufd";
+	if (ioctl(s->group_fd, VFIO_GROUP_SET_CONTAINER, &iommufd))
+		goto fail;
+	r->step = "get-device-fd";
+	s->device_fd = ioctl(s->group_fd, VFIO_GROUP_GET_DEVICE_FD, uuid);
+	if (s->device_fd < 0)
+		goto fail;
+	r->step = "device-info";
+	if (ioctl(s->device_fd, VFIO_DEVICE_GET_INFO, &info))
+		goto fail;
+	r->step = NULL;
+	container_groups++;	/* as slot_free() expects of a slot with a group fd */
+	snprintf(r->details, sizeof(r->details), "node=%.256s device_fd=%d", node, s->device_fd);
+	return 0;
+fail:
+	err = errno;
+	/* not counted in container_groups: close the fds by hand */
+	if (s->device_fd >= 0)
+		close(s->device_fd);
+	if (s->group_fd >= 0)
+		close(s->group_fd);
+	memset(s, 0, sizeof(*s));
+	return err;
+}
+
+static void ring_free(struct ring *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+}
+
+static struct ring *ring_new(void)
+{
+	struct io_uring_params p = { 0 };
+	struct ring *r = calloc(1, sizeof(*r));
+	size_t sq_len, cq_len;
+	void *sq, *cq;
+
+	if (!r)
+		return NULL;
+	r->fd = syscall(__NR_io_uring_setup, 4, &p);
+	if (r->fd < 0)
+		goto fail;
+	sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
+	cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd,
+		  IORING_OFF_SQ_RING);
+	cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd,
+		  IORING_OFF_CQ_RING);
+	r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || r->sqes == MAP_FAILED)
+		goto fail;
+	r->sq_tail = sq + p.sq_off.tail;
+	r->sq_mask = sq + p.sq_off.ring_mask;
+	r->sq_array = sq + p.sq_off.array;
+	r->cq_head = cq + p.cq_off.head;
+	r->cq_tail = cq + p.cq_off.tail;
+	r->cq_mask = cq + p.cq_off.ring_mask;
+	r->cqes = cq + p.cq_off.cqes;
+	return r;
+fail:
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+	return NULL;
+}
+
+static struct io_uring_sqe *ring_sqe(struct ring *r)
+{
+	unsigned int tail = *r->sq_tail, idx = tail & *r->sq_mask;
+	struct io_uring_sqe *sqe = &r->sqes[idx];
+
+	memset(sqe, 0, sizeof(*sqe));
+	r->sq_array[idx] = idx;
+	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	return sqe;
+}
+
+/* Submits what is queued (submit 0: nothing) and waits for one completion: its res. */
+static int ring_wait(struct ring *r, unsigned int submit, __u64 *user_data)
+{
+	unsigned int head;
+	int res;
+
+	if (syscall(__NR_io_uring_enter, r->fd, submit, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return -errno;
+	head = *r->cq_head;
+	if (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
+		return -EAGAIN;
+	res = r->cqes[head & *r->cq_mask].res;
+	if (user_data)
+		*user_data = r->cqes[head & *r->cq_mask].user_data;
+	__atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
+static int ring_files(struct ring *r, int fd)
+{
+	struct io_uring_rsrc_register reg = { .nr = 1 };
+	__s32 fds[1] = { fd };
+
+	if (fd < 0) {
+		/* one empty slot */
+		reg.flags = IORING_RSRC_REGISTER_SPARSE;
+		return syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_FILES2, &reg,
+			       sizeof(reg)) ? errno : 0;
+	}
+	return syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_FILES, fds, 1) ? errno : 0;
+}
+
+static int device_fd(const char *arg);
+static int write_file(const char *path, const char *fmt, ...);
+static int take_fd(const char *file, int *fd);
+
+static int op_uring_take(const char *arg, struct result *r)
+{
+	char name[PATH_MAX];
+	const char *colon = strchr(arg, ':');
+	struct ring *ring;
+	struct slot *s;
+	__u64 ud = 0;
+	int err, res;
+
+	if (!colon)
+		return EINVAL;
+	snprintf(name, sizeof(name), "%.*s", (int)(colon - arg), arg);
+	ring = ring_new();
+	if (!ring)
+		return errno ? errno : ENOMEM;
+	r->step = "register";
+	err = ring_files(ring, -1);
+	if (!err) {
+		r->step = "publish";
+		err = write_file(colon + 1, "%d %d\n", getpid(), ring->fd);
+	}
+	if (!err) {
+		r->step = "msg-ring";
+		res = ring_wait(ring, 0, &ud);
+		if (res < 0)
+			err = -res;
+	}
+	if (err) {
+		ring_free(ring);
+		return err;
+	}
+	s = slot_find(name);
+	if (!s)
+		s = slot_new(name);
+	if (!s) {
+		ring_free(ring);
+		return EMFILE;
+	}
+	s->ring = ring;
+	r->step = NULL;
+	snprintf(r->details, sizeof(r->details), "ring=%d", ring->fd);
+	return 0;
+}
+
+static int op_uring_give(const char *arg, struct result *r)
+{
+	char name[PATH_MAX];
+	const char *colon = strchr(arg, ':');
+	struct io_uring_sqe *sqe;
+	struct ring *ring;
+	int other = -1, err, res;
+
+	if (!colon)
+		return EINVAL;
+	snprintf(name, sizeof(name), "%.*s", (int)(colon - arg), arg);
+	if (device_fd(name) < 0)
+		return EBADF;
+	ring = ring_new();
+	if (!ring)
+		return errno ? errno : ENOMEM;
+	r->step = "register";
+	err = ring_files(ring, device_fd(name));
+	if (!err) {
+		r->step = "pidfd_getfd";
+		err = take_fd(colon + 1, &other);
+	}
+	if (!err) {
+		r->step = "msg-ring";
+		sqe = ring_sqe(ring);
+		sqe->opcode = IORING_OP_MSG_RING;
+		sqe->fd = other;
+		sqe->addr = IORING_MSG_SEND_FD;
+		sqe->addr3 = 0;		/* our fixed file 0 */
+		sqe->file_index = 1;	/* their slot 0 */
+		sqe->off = 0x6d6467;	/* the user_data of their completion */
+		res = ring_wait(ring, 1, NULL);
+		if (res < 0)
+			err = -res;
+	}
+	if (other >= 0)
+		close(other);
+	ring_free(ring);
+	return err;
+}
+
+static struct ring *slot_ring(const char *name)
+{
+	struct slot *s = slot_find(name);
+
+	return s ? s->ring : NULL;
+}
+
+static int op_uring_read(const char *arg, struct result *r)
+{
+	struct ring *ring = slot_ring(arg);
+	struct io_uring_sqe *sqe;
+	char buf[8];
+	int res;
+
+	if (!ring)
+		return EBADF;
+	sqe = ring_sqe(ring);
+	sqe->opcode = IORING_OP_READ;
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->fd = 0;
+	sqe->addr = (__u64)(unsigned long)buf;
+	sqe->len = sizeof(buf);
+	sqe->off = 0;
+	res = ring_wait(ring, 1, NULL);
+	if (res < 0)
+		return -res;
+	snprintf(r->details, sizeof(r->details), "bytes=%d", res);
+	return 0;
+}
+
+static int op_uring_install(const char *arg, struct result *r)
+{
+	struct ring *ring = slot_ring(arg);
+	struct io_uring_sqe *sqe;
+	struct slot *s = slot_find(arg);
+	int res;
+
+	if (!ring || !s)
+		return EBADF;
+	sqe = ring_sqe(ring);
+	sqe->opcode = IORING_OP_FIXED_FD_INSTALL;
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->fd = 0;
+	res = ring_wait(ring, 1, NULL);
+	if (res < 0)
+		return -res;
+	if (s->device_fd >= 0)
+		close(s->device_fd);
+	s->device_fd = res;
+	snprintf(r->details, sizeof(r->details), "fd=%d", res);
+	return 0;
+}
+
+static int op_use(const char *arg, struct result *r)
+{
+	char name[PATH_MAX];
+	const char *at = strchr(arg, '@');
+	struct slot *s;
+	int ret;
+
+	snprintf(name, sizeof(name), "%.*s", (int)(at ? at - arg : (long)strlen(arg)), arg);
+	s = slot_find(name);
+	if (!s || s->group_fd < 0)
+		return ENOENT;
+	ret = group_use(s, at ? at + 1 : name, &r->step, r->details, sizeof(r->details));
+	if (ret)
+		return -ret;
+	r->step = NULL;
+	return 0;
+}
+
+static int op_closeone(const char *arg, int dev)
+{
+	struct slot *s = slot_find(arg);
+	int *fd;
+
+	if (!s)
+		return ENOENT;
+	fd = dev ? &s->device_fd : &s->group_fd;
+	if (*fd < 0)
+		return EBADF;
+	close(*fd);
+	*fd = -1;
+	if (!dev)
+		container_groups--;
+	return 0;
+}
+
+static int device_fd(const char *arg)
+{
+	struct slot *s = slot_find(arg);
+
+	return s ? s->device_fd : -1;
+}
+
+static int op_info(const char *arg, struct result *r)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	int fd = device_fd(arg);
+
+	if (fd < 0)
+		return EBADF;
+	if (ioctl(fd, VFIO_DEVICE_GET_INFO, &info))
+		return errno;
+	snprintf(r->details, sizeof(r->details), "flags=0x%x", info.flags);
+	return 0;
+}
+
+static int op_rw(const char *arg, int write, struct result *r)
+{
+	char buf[8] = "mdg-rw";
+	int fd = device_fd(arg);
+	ssize_t n;
+
+	if (fd < 0)
+		return EBADF;
+	n = write ? pwrite(fd, buf, sizeof(buf), 0) : pread(fd, buf, sizeof(buf), 0);
+	if (n < 0)
+		return errno;
+	snprintf(r->details, sizeof(r->details), "bytes=%zd", n);
+	return 0;
+}
+
+static int op_mmap(const char *arg, struct result *r)
+{
+	struct slot *s = slot_find(arg);
+	void *p;
+
+	if (!s || s->device_fd < 0)
+		return EBADF;
+	p = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, s->device_fd, 0);
+	if (p == MAP_FAILED)
+		return errno;
+	memcpy(p, "mdg-map", 8);
+	if (s->map)
+		munmap(s->map, MAP_LEN);
+	s->map = p;
+	return 0;
+}
+
+static int op_munmap(const char *arg)
+{
+	struct slot *s = slot_find(arg);
+
+	if (!s || !s->map)
+		return EBADF;
+	munmap(s->map, MAP_LEN);
+	s->map = NULL;
 	return 0;
 }
 
@@ -399,7 +1039,7 @@ static void *thread_open_main(void *p)
 {
 	struct thread_open *t = p;
 
-	t->ret = op_open(t->arg, 0, t->r);
+	t->ret = op_open(t->arg, 1, t->r);
 	return NULL;
 }
 
@@ -455,17 +1095,24 @@ static int op_churn(const char *arg, struct result *r)
 	if (ms)
 		hold_us = (long)(atof(ms + 1) * 1000);
 	while (now_s() < end) {
-		fd = open(node, O_RDWR | O_CLOEXEC);
+		struct slot *s = slot_new(uuid);
+		const char *step;
+		char details[512];
+
+		if (!s)
+			return EMFILE;
+		fd = vfio_open(s, uuid, node, 1, &step, details, sizeof(details));
 		if (fd < 0) {
 			if (!first_err)
-				first_err = errno;
+				first_err = -fd;
 			errors++;
+			slot_free(s);
 			continue;
 		}
 		opens++;
 		if (hold_us)
 			usleep(hold_us);
-		close(fd);
+		slot_free(s);
 	}
 	snprintf(r->details, sizeof(r->details), "opens=%ld errors=%ld first_error=%s", opens,
 		 errors, first_err ? errname(first_err) : "none");
@@ -474,27 +1121,24 @@ static int op_churn(const char *arg, struct result *r)
 
 static int op_dup(const char *arg, struct result *r)
 {
-	char uuid[PATH_MAX];
+	char from[PATH_MAX];
 	const char *colon = strchr(arg, ':');
-	struct slot *s, *d;
-	int fd;
+	int fd, *src, err;
 
 	if (!colon)
 		return EINVAL;
-	snprintf(uuid, sizeof(uuid), "%.*s", (int)(colon - arg), arg);
-	s = slot_find(uuid);
-	if (!s || s->group_fd < 0)
+	snprintf(from, sizeof(from), "%.*s", (int)(colon - arg), arg);
+	src = slot_fd(from, NULL);
+	if (!src || *src < 0)
 		return ENOENT;
-	fd = fcntl(s->group_fd, F_DUPFD_CLOEXEC, 0);
+	fd = fcntl(*src, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return errno;
-	d = slot_new(colon + 1);
-	if (!d) {
+	err = slot_take(colon + 1, fd);
+	if (err) {
 		close(fd);
-		return EMFILE;
+		return err;
 	}
-	d->group_fd = fd;
-	container_groups++;
 	snprintf(r->details, sizeof(r->details), "fd=%d", fd);
 	return 0;
 }
@@ -509,16 +1153,16 @@ static int op_publish(const char *arg, struct result *r)
 {
 	char uuid[PATH_MAX];
 	const char *colon = strchr(arg, ':');
-	struct slot *s;
+	int *fdp;
 
 	if (!colon)
 		return EINVAL;
 	snprintf(uuid, sizeof(uuid), "%.*s", (int)(colon - arg), arg);
-	s = slot_find(uuid);
-	if (!s || s->group_fd < 0)
+	fdp = slot_fd(uuid, NULL);
+	if (!fdp || *fdp < 0)
 		return ENOENT;
-	snprintf(r->details, sizeof(r->details), "pid=%d fd=%d", getpid(), s->group_fd);
-	return write_file(colon + 1, "%d %d\n", getpid(), s->group_fd);
+	snprintf(r->details, sizeof(r->details), "pid=%d fd=%d", getpid(), *fdp);
+	return write_file(colon + 1, "%d %d\n", getpid(), *fdp);
 }
 
 static int failed;
@@ -613,16 +1257,15 @@ static int op_sendfd(const char *arg, struct result *r)
 	struct sockaddr_un sa;
 	struct cmsghdr *cm;
 	struct iovec iov;
-	struct slot *s;
 	char byte = 'F';
 	double end;
-	int fd, err;
+	int fd, err, *send;
 
 	if (!colon)
 		return EINVAL;
 	snprintf(sock, sizeof(sock), "%.*s", (int)(colon - arg), arg);
-	s = slot_find(colon + 1);
-	if (!s || s->group_fd < 0)
+	send = slot_fd(colon + 1, NULL);
+	if (!send || *send < 0)
 		return ENOENT;
 	err = unix_addr(sock, &sa);
 	if (err)
@@ -649,13 +1292,13 @@ static int op_sendfd(const char *arg, struct result *r)
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &s->group_fd, sizeof(int));
+	memcpy(CMSG_DATA(cm), send, sizeof(int));
 	err = sendmsg(fd, &msg, 0) < 0 ? errno : 0;
 	/* the peer's answer says it has received (or refused) the fd */
 	if (!err && read(fd, &byte, 1) != 1)
 		err = EPIPE;
 	close(fd);
-	snprintf(r->details, sizeof(r->details), "fd=%d", s->group_fd);
+	snprintf(r->details, sizeof(r->details), "fd=%d", *send);
 	return err;
 }
 
@@ -667,7 +1310,6 @@ static int op_recvfd(const char *arg, struct result *r)
 	struct sockaddr_un sa;
 	struct cmsghdr *cm;
 	struct iovec iov;
-	struct slot *s;
 	int lfd, cfd, fd = -1, err;
 	ssize_t n;
 	char byte;
@@ -717,15 +1359,33 @@ static int op_recvfd(const char *arg, struct result *r)
 		 !!(msg.msg_flags & MSG_CTRUNC));
 	if (fd < 0)
 		return msg.msg_flags & MSG_CTRUNC ? RES_CTRUNC : ENOMSG;
-	s = slot_new(colon + 1);
-	if (!s) {
+	if (slot_take(colon + 1, fd)) {
 		close(fd);
 		return EMFILE;
 	}
-	s->group_fd = fd;
-	container_groups++;
 	snprintf(r->details + strlen(r->details), sizeof(r->details) - strlen(r->details),
 		 " fd=%d", fd);
+	return err;
+}
+
+/* pidfd_getfd of the "<pid> <fd>" in file, waiting up to 60 s for the file: 0 or errno. */
+static int take_fd(const char *file, int *fd)
+{
+	double end = now_s() + 60;
+	int pid, rfd = -1, pidfd, err = 0;
+
+	while (read_pid(file, &pid, &rfd) || rfd < 0) {
+		if (now_s() > end)
+			return ETIMEDOUT;
+		usleep(20000);
+	}
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return errno;
+	*fd = syscall(SYS_pidfd_getfd, pidfd, rfd, 0);
+	if (*fd < 0)
+		err = errno;
+	close(pidfd);
 	return err;
 }
 
@@ -734,7 +1394,6 @@ static int op_getfd(const char *arg, struct result *r)
 	char path[PATH_MAX];
 	const char *colon = strrchr(arg, ':');
 	int pid, rfd = -1, pidfd, fd, err;
-	struct slot *s;
 
 	if (!colon)
 		return EINVAL;
@@ -754,22 +1413,195 @@ static int op_getfd(const char *arg, struct result *r)
 		r->step = "pidfd_getfd";
 		return err;
 	}
-	s = slot_new(colon + 1);
-	if (!s) {
+	if (slot_take(colon + 1, fd)) {
 		close(fd);
 		return EMFILE;
 	}
-	s->group_fd = fd;
-	container_groups++;
 	snprintf(r->details + strlen(r->details), sizeof(r->details) - strlen(r->details),
 		 " newfd=%d", fd);
 	return 0;
+}
+
+static const char *self_exe = "/proc/self/exe";
+
+/*
+ * spawn:NAME:ARGS:PIDFILE: the model of a management daemon handing pre-opened nodes to the VM
+ * it starts (fork, then exec with the fds inherited). The child gets the slot's fds without
+ * close-on-exec and is told their numbers with --inherit.
+ */
+static int op_spawn(const char *arg, struct result *r)
+{
+	char name[PATH_MAX], args[PATH_MAX], pidfile[PATH_MAX], inherit[PATH_MAX + 64];
+	char buf[8192], *argv[256], *tok, *save = NULL;
+	const char *c1 = strchr(arg, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	int n = 0, gfd = -1, dfd = -1;
+	struct slot *s;
+	size_t len;
+	pid_t pid;
+	FILE *f;
+
+	if (!c1 || !c2)
+		return EINVAL;
+	snprintf(name, sizeof(name), "%.*s", (int)(c1 - arg), arg);
+	snprintf(args, sizeof(args), "%.*s", (int)(c2 - c1 - 1), c1 + 1);
+	snprintf(pidfile, sizeof(pidfile), "%s", c2 + 1);
+	s = slot_find(name);
+	if (!s)
+		return ENOENT;
+	f = fopen(args, "r");
+	if (!f)
+		return errno;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return errno;
+	if (pid == 0) {
+		if (s->group_fd >= 0)
+			gfd = fcntl(s->group_fd, F_DUPFD, 0);
+		if (s->device_fd >= 0)
+			dfd = fcntl(s->device_fd, F_DUPFD, 0);
+		snprintf(inherit, sizeof(inherit), "%s=%d,%d", name, gfd, dfd);
+		argv[n++] = "mdg-vfio-client";
+		argv[n++] = "--inherit";
+		argv[n++] = inherit;
+		for (tok = strtok_r(buf, " \t\n", &save); tok && n < 254;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			argv[n++] = tok;
+		argv[n] = NULL;
+		execv(self_exe, argv);
+		_exit(EXIT_USAGE);
+	}
+	snprintf(r->details, sizeof(r->details), "child=%d", pid);
+	return write_file(pidfile, "%d\n", pid);
+}
+
+/* --inherit NAME=GFD,DFD: fds a parent left open for us (-1: none). */
+static int inherit_slot(const char *spec)
+{
+	char name[PATH_MAX];
+	const char *eq = strchr(spec, '=');
+	int gfd = -1, dfd = -1;
+	struct slot *s;
+
+	if (!eq || sscanf(eq + 1, "%d,%d", &gfd, &dfd) < 1)
+		return EINVAL;
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - spec), spec);
+	s = slot_new(name);
+	if (!s)
+		return EMFILE;
+	s->group_fd = gfd;
+	s->device_fd = dfd;
+	if (gfd >= 0) {
+		fcntl(gfd, F_SETFD, FD_CLOEXEC);
+		container_groups++;
+	}
+	if (dfd >= 0)
+		fcntl(dfd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+/* Writes a short string to a sysfs file; 0 or errno. */
+static int sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * hotplug:TYPEDIR:N:PREFIX:BASE: the race of a device's first use with mdevguard learning of
+ * it. Each device is opened and used the moment its node exists, by a process that already
+ * holds a device (this one, through open: before).
+ */
+static int op_hotplug(const char *arg, struct result *r)
+{
+	char typedir[PATH_MAX], prefix[64], uuid[96], path[PATH_MAX + 32], node[PATH_MAX];
+	char link[PATH_MAX], target[PATH_MAX];
+	long count, base, k, escapes = 0, at_open = 0, at_use = 0, other = 0;
+	int first_other = 0, gfd, dfd, err;
+	const char *p1, *p2, *p3;
+	const char *base_s;
+	double end;
+	ssize_t n;
+
+	p1 = strchr(arg, ':');
+	p2 = p1 ? strchr(p1 + 1, ':') : NULL;
+	p3 = p2 ? strchr(p2 + 1, ':') : NULL;
+	if (!p3 || container_fd < 0)
+		return EINVAL;
+	snprintf(typedir, sizeof(typedir), "%.*s", (int)(p1 - arg), arg);
+	count = atol(p1 + 1);
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)(p3 - p2 - 1), p2 + 1);
+	base_s = p3 + 1;
+	base = strtol(base_s, NULL, 0);
+	for (k = 0; k < count; k++) {
+		snprintf(uuid, sizeof(uuid), "%s%012lx", prefix, base + k);
+		snprintf(path, sizeof(path), "%s/create", typedir);
+		err = sysfs_write(path, uuid);
+		if (err) {
+			snprintf(r->details, sizeof(r->details), "create %s: %s", uuid,
+				 errname(err));
+			return err;
+		}
+		snprintf(link, sizeof(link), "/sys/bus/mdev/devices/%s/iommu_group", uuid);
+		end = now_s() + 10;
+		gfd = -1;
+		err = ETIMEDOUT;
+		while (now_s() < end) {
+			n = readlink(link, target, sizeof(target) - 1);
+			if (n < 0)
+				continue;
+			target[n] = '\0';
+			snprintf(node, sizeof(node), "/dev/vfio/%s", strrchr(target, '/') + 1);
+			gfd = open(node, O_RDWR | O_CLOEXEC);
+			if (gfd >= 0 || (errno != ENOENT && errno != ENODEV)) {
+				err = gfd >= 0 ? 0 : errno;
+				break;
+			}
+		}
+		if (err == EPERM) {
+			at_open++;
+		} else if (!err) {
+			dfd = -1;
+			if (ioctl(gfd, VFIO_GROUP_SET_CONTAINER, &container_fd))
+				err = errno;
+			else if ((dfd = ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, uuid)) < 0)
+				err = errno;
+			if (dfd >= 0)
+				escapes++;
+			else if (err == EPERM)
+				at_use++;
+			if (dfd >= 0)
+				close(dfd);
+			close(gfd);
+		}
+		if (err && err != EPERM) {
+			other++;
+			if (!first_other)
+				first_other = err;
+		}
+		snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/remove", uuid);
+		sysfs_write(path, "1");
+	}
+	snprintf(r->details, sizeof(r->details),
+		 "rounds=%ld escapes=%ld denied_at_open=%ld denied_at_use=%ld other=%ld first_other=%s",
+		 count, escapes, at_open, at_use, other, first_other ? errname(first_other) : "none");
+	return escapes ? EEXIST : other ? first_other : 0;
 }
 
 struct race {
 	int threads;
 	int rounds;
 	char nodes[MAX_RACERS][PATH_MAX];
+	char uuids[MAX_RACERS][64];
 	int fds[MAX_RACERS];
 	int errs[MAX_RACERS];
 	pthread_barrier_t start, opened, closed;
@@ -780,20 +1612,35 @@ struct racer {
 	int idx;
 };
 
+/*
+ * One racer: each round it opens its group node and attaches it to the shared container (an
+ * open holds nothing), then, with the others, asks for the device fd: the use is the decision.
+ */
 static void *racer_main(void *p)
 {
 	struct racer *me = p;
 	struct race *race = me->race;
-	int round, i = me->idx;
+	int round, i = me->idx, gfd, err;
 
 	for (round = 0; round < race->rounds; round++) {
+		err = 0;
+		gfd = open(race->nodes[i], O_RDWR | O_CLOEXEC);
+		if (gfd < 0 || ioctl(gfd, VFIO_GROUP_SET_CONTAINER, &container_fd))
+			err = errno;
 		pthread_barrier_wait(&race->start);
-		race->fds[i] = open(race->nodes[i], O_RDWR | O_CLOEXEC);
-		race->errs[i] = race->fds[i] < 0 ? errno : 0;
+		race->fds[i] = -1;
+		if (!err) {
+			race->fds[i] = ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, race->uuids[i]);
+			if (race->fds[i] < 0)
+				err = errno;
+		}
+		race->errs[i] = err;
 		pthread_barrier_wait(&race->opened);
-		/* the main thread has counted: let go before the next round */
+		/* the main thread has counted: let go before the next round, device first */
 		if (race->fds[i] >= 0)
 			close(race->fds[i]);
+		if (gfd >= 0)
+			close(gfd);
 		pthread_barrier_wait(&race->closed);
 	}
 	return NULL;
@@ -805,9 +1652,9 @@ static int op_race(const char *arg, struct result *r)
 	pthread_t tids[MAX_RACERS];
 	struct racer racers[MAX_RACERS];
 	int violations = 0, wmin = INT_MAX, wmax = 0, other = 0, deny_err = 0;
-	char *list, *tok, *save = NULL;
+	char *list, *tok, *save = NULL, *anchor;
 	int n = 0, i, round, ret;
-	char uuid[PATH_MAX];
+	struct slot *a;
 	double t0;
 
 	if (sscanf(arg, "%d:%d:", &race.threads, &race.rounds) != 2)
@@ -816,18 +1663,45 @@ static int op_race(const char *arg, struct result *r)
 	list = list ? strchr(list + 1, ':') : NULL;
 	if (!list || race.threads < 2 || race.threads > MAX_RACERS || race.rounds < 1)
 		return EINVAL;
-	list = strdup(list + 1);
+	anchor = strdup(list + 1);
+	list = strchr(anchor, ':');
+	if (!list) {
+		free(anchor);
+		return EINVAL;
+	}
+	*list++ = '\0';
+	/* the container keeps its IOMMU through an anchor group that stays attached */
+	ret = op_open(anchor, 0, r);
+	a = slot_find(anchor);
+	if (!ret && a && ioctl(a->group_fd, VFIO_GROUP_GET_STATUS,
+			       &(struct vfio_group_status){ .argsz = sizeof(struct vfio_group_status) }) < 0)
+		ret = errno;
+	if (!ret && container_fd < 0) {
+		container_fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+		if (container_fd < 0)
+			ret = errno;
+	}
+	if (!ret && ioctl(a->group_fd, VFIO_GROUP_SET_CONTAINER, &container_fd))
+		ret = errno;
+	if (!ret && !iommu_name)
+		ret = -set_iommu();
+	if (ret) {
+		free(anchor);
+		r->step = "anchor";
+		return ret;
+	}
 	for (tok = strtok_r(list, ",", &save); tok && n < race.threads;
 	     tok = strtok_r(NULL, ",", &save)) {
-		ret = group_node(tok, uuid, sizeof(uuid), race.nodes[n], sizeof(race.nodes[n]));
+		ret = group_node(tok, race.uuids[n], sizeof(race.uuids[n]), race.nodes[n],
+				 sizeof(race.nodes[n]));
 		if (ret) {
-			free(list);
+			free(anchor);
 			r->step = "sysfs";
 			return -ret;
 		}
 		n++;
 	}
-	free(list);
+	free(anchor);
 	if (n < race.threads) {
 		r->step = "too-few-devices";
 		return EINVAL;
@@ -935,7 +1809,7 @@ static int run_op(char *tok)
 		ret = op_sleep(arg);
 	else if (!strcmp(op, "race"))
 		ret = op_race(arg, &r);
-	else if (!strcmp(op, "thread-group"))
+	else if (!strcmp(op, "thread-open"))
 		ret = op_thread_group(arg, &r);
 	else if (!strcmp(op, "churn"))
 		ret = op_churn(arg, &r);
@@ -955,6 +1829,42 @@ static int run_op(char *tok)
 		ret = op_recvfd(arg, &r);
 	else if (!strcmp(op, "getfd"))
 		ret = op_getfd(arg, &r);
+	else if (!strcmp(op, "use"))
+		ret = op_use(arg, &r);
+	else if (!strcmp(op, "cdev"))
+		ret = op_cdev(arg, &r);
+	else if (!strcmp(op, "bind"))
+		ret = op_bind(arg, &r);
+	else if (!strcmp(op, "open-cdev"))
+		ret = op_open_cdev(arg, &r);
+	else if (!strcmp(op, "open-ifd"))
+		ret = op_open_ifd(arg, &r);
+	else if (!strcmp(op, "closegroup"))
+		ret = op_closeone(arg, 0);
+	else if (!strcmp(op, "closedev"))
+		ret = op_closeone(arg, 1);
+	else if (!strcmp(op, "info"))
+		ret = op_info(arg, &r);
+	else if (!strcmp(op, "read"))
+		ret = op_rw(arg, 0, &r);
+	else if (!strcmp(op, "write"))
+		ret = op_rw(arg, 1, &r);
+	else if (!strcmp(op, "mmap"))
+		ret = op_mmap(arg, &r);
+	else if (!strcmp(op, "munmap"))
+		ret = op_munmap(arg);
+	else if (!strcmp(op, "spawn"))
+		ret = op_spawn(arg, &r);
+	else if (!strcmp(op, "hotplug"))
+		ret = op_hotplug(arg, &r);
+	else if (!strcmp(op, "uring-take"))
+		ret = op_uring_take(arg, &r);
+	else if (!strcmp(op, "uring-give"))
+		ret = op_uring_give(arg, &r);
+	else if (!strcmp(op, "uring-read"))
+		ret = op_uring_read(arg, &r);
+	else if (!strcmp(op, "uring-install"))
+		ret = op_uring_install(arg, &r);
 	else {
 		fprintf(stderr, "mdg-vfio-client: unknown operation '%s'\n", op);
 		exit(EXIT_USAGE);
@@ -1004,6 +1914,13 @@ int main(int argc, char **argv)
 			else if (!strcmp(t, "type1"))
 				iommu_pref = VFIO_TYPE1_IOMMU;
 			else if (strcmp(t, "auto")) {
+				usage(stderr);
+				return EXIT_USAGE;
+			}
+			continue;
+		}
+		if (!strcmp(argv[i], "--inherit") && i + 1 < argc) {
+			if (inherit_slot(argv[++i])) {
 				usage(stderr);
 				return EXIT_USAGE;
 			}

@@ -11,13 +11,16 @@ vm_src=$src_dir/tests/vm
 
 usage() {
 	cat <<EOF
-usage: $0 BUILD_DIR [--kernel 6.1|6.12]... [--scenario NAME|GLOB]... [--timeout SEC]
+usage: $0 BUILD_DIR [--kernel 6.1|6.12|cdev]... [--scenario NAME|GLOB]... [--timeout SEC]
        $0 --list
 
-Boots Debian's newest 6.1 and 6.12 kernels (or the ones named with --kernel) under QEMU and
-runs the VM scenarios against BUILD_DIR/mdevguard and BUILD_DIR/tests/vm/mdg-vfio-client.
+Boots Debian's newest 6.1 and 6.12 kernels and the suite's own kernel with IOMMUFD and the VFIO
+device cdev (or the ones named with --kernel) under QEMU and runs the VM scenarios against
+BUILD_DIR/mdevguard and BUILD_DIR/tests/vm/mdg-vfio-client.
 
-  --kernel SERIES     6.1 or 6.12; repeatable; default both
+  --kernel SERIES     6.1, 6.12 or cdev (built by build-kernel.sh from Debian's
+                      linux-source-6.12, cached under MDG_KERNEL_CACHE); repeatable;
+                      default 6.1 and 6.12
   --scenario NAME     run only these scenarios (names or globs); repeatable; default all
   --timeout SEC       host-side limit per kernel boot (default 120 s + 45 s per scenario,
                       env MDG_VM_TIMEOUT)
@@ -49,10 +52,10 @@ parse_args() {
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--kernel)
-			[ $# -ge 2 ] || die "--kernel needs 6.1 or 6.12"
+			[ $# -ge 2 ] || die "--kernel needs 6.1, 6.12 or cdev"
 			case $2 in
-			6.1 | 6.12) kernels+=("$2") ;;
-			*) die "--kernel $2: only 6.1 and 6.12 are known" ;;
+			6.1 | 6.12 | cdev) kernels+=("$2") ;;
+			*) die "--kernel $2: only 6.1, 6.12 and cdev are known" ;;
 			esac
 			shift 2
 			;;
@@ -69,7 +72,7 @@ parse_args() {
 			shift 2
 			;;
 		--list)
-			bash "$vm_src/guest/run-scenarios.sh" --list-all
+			MDG_KERNEL_CDEV=1 bash "$vm_src/guest/run-scenarios.sh" --list-all
 			exit 0
 			;;
 		-h | --help)
@@ -115,7 +118,7 @@ preflight() {
 		say "warning: $build_dir/mdevguard missing: the enforcement scenarios will fail"
 
 	scenario_filter=$(IFS=,; echo "${scenarios[*]:-}")
-	known=$(bash "$vm_src/guest/run-scenarios.sh" --list-all)
+	known=$(MDG_KERNEL_CDEV=1 bash "$vm_src/guest/run-scenarios.sh" --list-all)
 	for pat in "${scenarios[@]}"; do
 		matched=0
 		while read -r name; do
@@ -124,9 +127,14 @@ preflight() {
 		done <<<"$known"
 		[ "$matched" -eq 1 ] || die "--scenario $pat matches no scenario (see --list)"
 	done
-	mapfile -t plan < <(MDG_SCENARIOS=$scenario_filter bash "$vm_src/guest/run-scenarios.sh" --list)
+	# the cdev scenarios are planned for the kernel that has the cdev only
+	declare -gA plans
+	for series in "${kernels[@]}"; do
+		plans[$series]=$(MDG_KERNEL_CDEV=$(has_cdev "$series") MDG_SCENARIOS=$scenario_filter \
+			bash "$vm_src/guest/run-scenarios.sh" --list)
+	done
 	# only a guest whose kernel hangs should meet this: scenarios have their own limits
-	[ -n "$boot_timeout" ] || boot_timeout=$((120 + 45 * ${#plan[@]}))
+	[ -n "$boot_timeout" ] || boot_timeout=$((120 + 45 * $(wc -l <<<"${plans[cdev]:-${plans[${kernels[0]}]}}")))
 
 	vm_dir=$build_dir/vm
 	cache=$vm_dir/cache
@@ -134,6 +142,30 @@ preflight() {
 }
 
 # ---- kernels --------------------------------------------------------------------------------
+
+has_cdev() {
+	[ "$1" = cdev ] && echo 1 || echo 0
+}
+
+# The cdev kernel is built, not downloaded: started in the background at once (it takes about
+# ten minutes cold), waited for when its turn to boot comes.
+start_kernel_build() {
+	mkdir -p "$vm_dir/cdev"
+	say "kernel cdev: building (or finding cached) with build-kernel.sh, in the background"
+	nice -n 10 bash "$vm_src/build-kernel.sh" >"$vm_dir/cdev/build-kernel.log" 2>&1 &
+	kernel_build_pid=$!
+}
+
+# wait_kernel_build: sets kver, kroot, kbuild of the built kernel; fails if the build did.
+wait_kernel_build() {
+	local rc=0 t0=$SECONDS
+	wait "$kernel_build_pid" || rc=$?
+	sed 's/^/[vm]   /' "$vm_dir/cdev/build-kernel.log" | grep -v '^\[vm\]   [0-9]' >&2 || true
+	[ "$rc" -eq 0 ] || { say "kernel cdev: build failed (exit $rc)"; return 1; }
+	read -r kver kroot kbuild < <(tail -n 1 "$vm_dir/cdev/build-kernel.log")
+	[ -f "$kroot/boot/vmlinuz-$kver" ] || { say "kernel cdev: no vmlinuz in $kroot"; return 1; }
+	say "kernel cdev: $kver ($kroot; waited $((SECONDS - t0)) s)"
+}
 
 image_pattern() {
 	case $1 in
@@ -271,7 +303,7 @@ prepare_kernel() {
 # ---- fixture and initramfs ------------------------------------------------------------------
 
 build_fixture() {
-	local series=$1 kver=$2 kroot=$3 out f
+	local series=$1 kver=$2 kroot=$3 kbuild=${4:-} out f
 	out=$vm_dir/$series/fixture
 	mkdir -p "$out"
 	# sources copied (not symlinked): 6.1's kbuild writes its objects next to them
@@ -279,7 +311,8 @@ build_fixture() {
 		cmp -s "$vm_src/fixture/$f" "$out/$f" || cp "$vm_src/fixture/$f" "$out/$f"
 	done
 	say "building fixture for $kver"
-	if ! make -C "$kroot/usr/src/linux-headers-$kver" M="$out" modules >"$out/build.log" 2>&1
+	[ -n "$kbuild" ] || kbuild=$kroot/usr/src/linux-headers-$kver
+	if ! make -C "$kbuild" M="$out" modules >"$out/build.log" 2>&1
 	then
 		tail -n 20 "$out/build.log" | sed 's/^/[vm]   /'
 		say "fixture build failed for $kver (log: $out/build.log)"
@@ -328,6 +361,9 @@ MDG_FIXTURE_KO='$vm_dir/$series/fixture/mdg_fixture.ko'
 MDG_SCENARIOS='$scenario_filter'
 MDG_SCENARIO_TIMEOUT='${MDG_SCENARIO_TIMEOUT:-180}'
 MDG_READY_TIMEOUT='${MDG_READY_TIMEOUT:-120}'
+MDG_KERNEL_CDEV='$(has_cdev "$series")'
+MDG_VERIFIER_LOG='${MDG_VERIFIER_LOG:-}'
+MDG_VERIFIER_GREP='${MDG_VERIFIER_GREP:-}'
 EOF
 	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) \
 		>"$vm_dir/$series/initramfs.cpio"
@@ -392,12 +428,16 @@ qemu_once() {
 	lsm=$(lsm_list "$kroot" "$kver")
 	rm -f "$out/qemu.pid" "$out/watchdog.fired"
 	: >"$console"
+	# q35 with an emulated IOMMU gives the guest IOMMU groups, so that a real PCI device (QEMU's
+	# edu) can be bound to vfio-pci next to the mdevs; iommu=pt keeps the guest's own devices
+	# (virtio-9p) out of translation.
 	timeout -k 10 "$boot_timeout" qemu-system-x86_64 \
 		-accel "$accel" -cpu max -smp 2 -m 2048 -nographic -no-reboot \
+		-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on -device edu \
 		-pidfile "$out/qemu.pid" \
 		-kernel "$kroot/boot/vmlinuz-$kver" \
 		-initrd "$out/initramfs.cpio" \
-		-append "console=ttyS0 lsm=$lsm panic=-1 mitigations=off" \
+		-append "console=ttyS0 lsm=$lsm panic=-1 mitigations=off intel_iommu=on iommu=pt" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-nic none </dev/null >"$console" 2>&1 &
 	qpid=$!
@@ -458,12 +498,16 @@ main() {
 	preflight
 	apt_updated=0
 	count=${#kernels[@]}
-	declare -A kvers kroots
+	declare -A kvers kroots kbuilds
 	i=0
+	for series in "${kernels[@]}"; do
+		[ "$series" = cdev ] && start_kernel_build
+	done
 	for series in "${kernels[@]}"; do
 		i=$((i + 1))
 		mkdir -p "$vm_dir/$series"
 		rm -f "$vm_dir/$series/kernel" "$vm_dir/$series/qemu.rc" "$vm_dir/$series/results"
+		[ "$series" = cdev ] && continue
 		# A kernel that cannot be had fails its scenarios; the other one still runs. In the
 		# background so that set -e holds inside (a condition would switch it off).
 		(
@@ -480,8 +524,20 @@ main() {
 
 	start=$SECONDS
 	for series in "${kernels[@]}"; do
-		[ -n "${kvers[$series]:-}" ] || continue
-		build_fixture "$series" "${kvers[$series]}" "${kroots[$series]}" || true
+		if [ "$series" = cdev ]; then
+			if wait_kernel_build; then
+				kvers[cdev]=$kver
+				kroots[cdev]=$kroot
+				kbuilds[cdev]=$kbuild
+			else
+				echo unavailable >"$vm_dir/cdev/qemu.rc"
+			fi
+		fi
+		[ -n "${kvers[$series]:-}" ] && [ -n "${plans[$series]}" ] || continue
+		plan=()
+		mapfile -t plan <<<"${plans[$series]}"
+		build_fixture "$series" "${kvers[$series]}" "${kroots[$series]}" \
+			"${kbuilds[$series]:-}" || true
 		build_initramfs "$series" "${kvers[$series]}" "${kroots[$series]}"
 		boot "$series" "${kvers[$series]}" "${kroots[$series]}"
 	done
@@ -491,7 +547,9 @@ main() {
 	failed=0
 	summary=()
 	for series in "${kernels[@]}"; do
-		qrc=$(cat "$vm_dir/$series/qemu.rc")
+		[ -n "${plans[$series]}" ] || continue
+		qrc=$(cat "$vm_dir/$series/qemu.rc" 2>/dev/null || echo unavailable)
+		mapfile -t plan <<<"${plans[$series]}"
 		for name in "${plan[@]}"; do
 			line=
 			[ -f "$vm_dir/$series/results" ] &&

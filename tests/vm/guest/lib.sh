@@ -177,6 +177,8 @@ client_wait() {
 svc_start() {
 	local deadline rc ready_timeout=${MDG_READY_TIMEOUT:-120}
 	[ -x "$MDG_BIN" ] || fail "mdevguard not built: $MDG_BIN is missing"
+	# mdevguard reads VFIO's and the mdev core's structures: those modules come first
+	need_fixture
 	SVC_LOG=$WORK/mdevguard.log
 	log "mdevguard run $* --log-format text"
 	"$MDG_BIN" run "$@" --log-format text >"$SVC_LOG" 2>&1 &

@@ -29,6 +29,7 @@ SCENARIOS=(
 	fixture-create
 	fixture-remove
 	# enforcement: SPEC §3 through mdevguard run
+	bpf-programs
 	one-restricted-allowed
 	two-restricted-denied
 	restricted-unrestricted-denied
@@ -46,12 +47,17 @@ SCENARIOS=(
 	errno-ebusy
 	non-mdev-unaffected
 	hotplug-create-denied
+	hotplug-window-200
+	reload-failure-keeps-policy
+	physical-vfio-pci
 	race-32x500
 )
 # Scenarios of the service's lifetime and of the operator's view live in their own files; each
 # defines its sc_* functions and appends its names to SCENARIOS.
 # shellcheck source=scenarios-lifetime.sh
 source "$here/scenarios-lifetime.sh"
+# shellcheck source=scenarios-cdev.sh
+source "$here/scenarios-cdev.sh"
 # shellcheck source=scenarios-operator.sh
 source "$here/scenarios-operator.sh"
 # shellcheck source=scenarios-bench.sh
@@ -207,6 +213,40 @@ sc_fixture_remove() {
 }
 
 # ---- enforcement ----------------------------------------------------------------------------
+
+# What the verifier made of each program: its instruction count, reported, and how long the
+# service took to become ready (verification dominates under TCG).
+sc_bpf_programs() {
+	local t0 line
+	need_pool
+	t0=$SECONDS
+	# MDG_VERIFIER_LOG=PROG:FILE (tests/vm/run.sh passes it on): one program's verifier log
+	MDG_VERIFIER_LOG=${MDG_VERIFIER_LOG:+${MDG_VERIFIER_LOG}:$WORK/verifier.log} svc_start
+	info "service ready after $((SECONDS - t0)) s"
+	if [ -s "$WORK/verifier.log" ]; then
+		# the instructions the verifier walked most often, with the source line before each
+		info "verifier log of $MDG_VERIFIER_LOG: $(wc -l <"$WORK/verifier.log") lines"
+		awk '/^; / { src = $0; next } /^[0-9]+: \(/ { n = $1; sub(":", "", n); c[n]++;
+			if (!(n in s)) s[n] = src } END { for (n in c) print c[n], n, s[n] }' \
+			"$WORK/verifier.log" | sort -rn | head -n 40 | while read -r line; do
+			info "  $line"
+		done
+		if [ -n "${MDG_VERIFIER_GREP:-}" ]; then
+			grep -n -m 40 -- "$MDG_VERIFIER_GREP" "$WORK/verifier.log" | cut -c1-400 |
+				while read -r line; do info "  | $line"; done
+		fi
+	fi
+	info "$(grep -m1 "instructions verified" "$SVC_LOG")"
+	"$BPFTOOL" -j prog show >"$WORK/progs.json" || fail "bpftool prog show failed"
+	while read -r line; do
+		info "prog $line"
+	done < <(jq -r '.[] | select(.name | startswith("mdg_")) |
+		"\(.name) type=\(.type) verified_insns=\(.verified_insns // "?") xlated=\(.bytes_xlated)"' \
+		"$WORK/progs.json")
+	grep -q '"mdg_file_open"' "$WORK/progs.json" || fail "no mdg_file_open program loaded"
+	svc_finish
+	pass
+}
 
 sc_one_restricted_allowed() {
 	need_pool
@@ -390,6 +430,86 @@ sc_hotplug_create_denied() {
 	pass
 }
 
+# Issue 7, route 5: a device used the moment its node exists, by a process that already holds
+# a restricted one, before any uevent could reach the service: never an escape.
+sc_hotplug_window_200() {
+	local out
+	need_pool
+	svc_start
+	expect_client "create, then open and use at once, 200 times" "open:${S[1]}" \
+		"hotplug:$(type_dir single):200:00000001-0000-4000-8000-:0x9000"
+	out=$(grep '^hotplug ' "$WORK/client.$nclient.out")
+	info "hotplug: ${out#* ok }"
+	[[ $out == *" escapes=0 "* ]] || fail "escapes: $out"
+	kill -0 "$SVC_PID" 2>/dev/null || fail "the service died"
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+# Issue 7, route 6: a configuration that fails to parse changes nothing, command line included,
+# not even at the next rescan.
+sc_reload_failure_keeps_policy() {
+	local conf=$WORK/mdevguard.conf
+	need_pool
+	echo "absent = restricted" >"$conf"
+	svc_start --config "$conf" --restrict-type "$PARENT-multi" --rescan-interval 1
+	echo "this line = is not a setting" >>"$conf"
+	kill -HUP "$SVC_PID"
+	expect_logged "configuration" "not" "reloaded;"
+	sleep 2.5
+	kill -0 "$SVC_PID" 2>/dev/null || fail "the service died on a bad reload"
+	jq_restricted() {
+		"$MDG_BIN" status --json | jq -e "any(.devices[]; .uuid == \"$1\" and .restricted == true)" \
+			>/dev/null || fail "$1 not restricted after the failed reload and a rescan"
+	}
+	jq_restricted "${M[1]}"
+	jq_restricted "${P[1]}"
+	expect_client "command line type still restricted" "open:${M[1]}" "open:${M[2]}=EPERM"
+	expect_client "file's absent default still restricted" "open:${P[1]}" "open:${P[2]}=EPERM"
+	expect_logged "device=${M[2]}" action=deny rule=restricted-device
+	expect_logged "device=${P[2]}" action=deny rule=restricted-device
+	svc_finish
+	pass
+}
+
+# A physical PCI device (QEMU's edu) bound to vfio-pci: its group node has the VFIO major of
+# the mdevs' nodes, and it is used the same way; it is never denied and never held.
+sc_physical_vfio_pci() {
+	local dev="" d grp i
+	need_pool
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(<"$d/vendor")" = 0x1234 ] && [ "$(<"$d/device")" = 0x11e8 ] && dev=${d##*/}
+	done
+	[ -n "$dev" ] || fail "no edu PCI device (1234:11e8): the VM is started with -device edu"
+	[ -e "/sys/bus/pci/devices/$dev/iommu_group" ] ||
+		fail "$dev has no IOMMU group: the VM needs intel-iommu and intel_iommu=on"
+	modprobe_k vfio-pci || fail "modprobe vfio-pci failed"
+	if [ ! -e "/sys/bus/pci/drivers/vfio-pci/$dev" ]; then
+		echo 1234 11e8 >/sys/bus/pci/drivers/vfio-pci/new_id 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			[ -e "/sys/bus/pci/drivers/vfio-pci/$dev" ] && break
+			sleep 0.1
+		done
+	fi
+	[ -e "/sys/bus/pci/drivers/vfio-pci/$dev" ] || fail "$dev not bound to vfio-pci"
+	grp=$(basename "$(readlink "/sys/bus/pci/devices/$dev/iommu_group")")
+	[ -c "/dev/vfio/$grp" ] || fail "no /dev/vfio/$grp for $dev"
+	info "physical device $dev in IOMMU group $grp: /dev/vfio/$grp ($(stat -c '%t:%T' "/dev/vfio/$grp"))"
+	svc_start --log-allow
+	expect_client "restricted mdev, then the physical device" "open:${S[1]}" \
+		"open:$dev@/dev/vfio/$grp" "info:$dev" "open:${S[2]}=EPERM"
+	expect_client "the physical device, then a restricted mdev" "open:$dev@/dev/vfio/$grp" \
+		"open:${S[1]}" "close:$dev" "close:${S[1]}"
+	[ "$(count_logged deny)" -eq 1 ] || fail "expected exactly one deny, got $(count_logged deny)"
+	! grep -q "device=$dev\|node=/dev/vfio/$grp " "$SVC_LOG" ||
+		fail "a decision about the physical device: $(grep -m1 "/dev/vfio/$grp " "$SVC_LOG")"
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
 sc_race_32x500() {
 	local list i
 	need_pool
@@ -398,7 +518,8 @@ sc_race_32x500() {
 		list+=",${S[i]}"
 	done
 	svc_start
-	expect_client "32 threads racing, 500 rounds" "race:32:500:$list"
+	# each round 32 threads ask for 32 restricted devices' fds at once: one may have one
+	expect_client "32 threads racing at the use, 500 rounds" "race:32:500:${M[1]}:$list"
 	info "race: $(grep '^race ' "$WORK/client.$nclient.out")"
 	expect_map_empty holders
 	expect_map_empty files
@@ -421,7 +542,7 @@ sc_maps_empty() {
 	client_bg b "wait:$WORK/a" "open:${S[5]}" "open:${B[1]}=EPERM" "touch:$WORK/b"
 	client_wait a
 	client_wait b
-	expect_client "short race" "race:8:50:$list"
+	expect_client "short race" "race:8:50:${M[1]}:$list"
 	expect_map_empty holders
 	expect_map_empty files
 	svc_finish
