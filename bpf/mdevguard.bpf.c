@@ -17,6 +17,10 @@
  * Devices are identified from VFIO's own structures at use (vfio.bpf.h), so a device is under
  * the rule from its first use however soon after its creation that comes; the device map only
  * serves opens, and is kept exact by the register and unregister hooks.
+ *
+ * Fields of the pointers the verifier trusts (a hook's file, an iterator's task) are read
+ * directly where one load is all it takes; chains through other pointers, and the structures
+ * of the vfio and mdev modules, with BPF_CORE_READ.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -56,21 +60,21 @@ struct {
 	__uint(max_entries, 4096);
 	__type(key, __u32);			/* rdev, kernel encoding */
 	__type(value, struct mdg_device);
-} devices SEC(".maps");
+} mdg_devices SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u64);			/* mdg_type_hash(type name) */
 	__type(value, struct mdg_type);
-} types SEC(".maps");
+} mdg_types SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, struct mdg_dev_id);
 	__type(value, struct mdg_override);
-} overrides SEC(".maps");
+} mdg_overrides SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -78,7 +82,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct mdg_holder_key);
 	__type(value, struct mdg_holder);
-} holders SEC(".maps");
+} mdg_holders SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -86,24 +90,24 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);			/* struct file address */
 	__type(value, struct mdg_file);
-} files SEC(".maps");
+} mdg_files SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct mdg_stats);
-} stats SEC(".maps");
+} mdg_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+} mdg_events SEC(".maps");
 
 /*
  * A holder record is built in this per-CPU buffer and inserted whole: its key must be in it
  * from the start (see struct mdg_holder). Plain bytes: a value with a typed bpf_spin_lock in it
- * may not be passed to a helper as memory. empty_holder stays zero and wipes the buffer.
+ * may not be passed to a helper as memory. mdg_holder_zero stays zero and wipes the buffer.
  */
 struct mdg_holder_bytes {
 	__u8 bytes[sizeof(struct mdg_holder)];
@@ -114,14 +118,14 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct mdg_holder_bytes);
-} empty_holder SEC(".maps");
+} mdg_holder_zero SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct mdg_holder_bytes);
-} holder_new SEC(".maps");
+} mdg_holder_new SEC(".maps");
 
 /*
  * The held set as a decision saw it, for its event, and the holdings a release pass ended:
@@ -140,7 +144,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct mdg_snapshot);
-} snapshot SEC(".maps");
+} mdg_snapshot SEC(".maps");
 
 #define EPERM		1
 #define EBUSY		16
@@ -175,7 +179,7 @@ static __always_inline struct mdg_stats *stats_get(void)
 {
 	__u32 zero = 0;
 
-	return bpf_map_lookup_elem(&stats, &zero);
+	return bpf_map_lookup_elem(&mdg_stats, &zero);
 }
 
 static __always_inline void holder_key_of(struct task_struct *task, struct mdg_holder_key *key)
@@ -200,7 +204,7 @@ static __always_inline int holder_valid(struct mdg_holder *h, const struct mdg_h
 	return !h->dead && same_holder(&h->key, key);
 }
 
-/* A new, empty record for key, built whole in holder_new; NULL when the map is full. */
+/* A new, empty record for key, built whole in mdg_holder_new; NULL when the map is full. */
 static __always_inline struct mdg_holder *holder_create(const struct mdg_holder_key *key,
 						       __u64 task_addr)
 {
@@ -209,8 +213,8 @@ static __always_inline struct mdg_holder *holder_create(const struct mdg_holder_
 	struct mdg_holder *tmpl;
 	__u32 zero = 0;
 
-	empty = bpf_map_lookup_elem(&empty_holder, &zero);
-	buf = bpf_map_lookup_elem(&holder_new, &zero);
+	empty = bpf_map_lookup_elem(&mdg_holder_zero, &zero);
+	buf = bpf_map_lookup_elem(&mdg_holder_new, &zero);
 	if (!empty || !buf)
 		return NULL;
 	bpf_probe_read_kernel(buf, sizeof(*buf), empty);
@@ -218,14 +222,14 @@ static __always_inline struct mdg_holder *holder_create(const struct mdg_holder_
 	tmpl->key = *key;
 	BPF_CORE_READ_STR_INTO(&tmpl->comm, task, group_leader, comm);
 	/* Threads of one process may race here: NOEXIST lets exactly one create the record. */
-	bpf_map_update_elem(&holders, key, buf, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&holders, key);
+	bpf_map_update_elem(&mdg_holders, key, buf, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&mdg_holders, key);
 }
 
 static __always_inline struct mdg_holder *holder_get(const struct mdg_holder_key *key,
 						    __u64 task_addr)
 {
-	struct mdg_holder *h = bpf_map_lookup_elem(&holders, key);
+	struct mdg_holder *h = bpf_map_lookup_elem(&mdg_holders, key);
 
 	return h ? h : holder_create(key, task_addr);
 }
@@ -255,7 +259,7 @@ static __always_inline void ask_loader(__u32 *asked, enum mdg_event_kind kind)
 	if (*asked)
 		return;
 	*asked = 1;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&mdg_events, sizeof(*e), 0);
 	if (!e)
 		return;	/* the loader's periodic pass and rescan catch up */
 	e->kind = kind;
@@ -271,7 +275,7 @@ static __always_inline void restricted_of(struct mdg_req *req)
 	/* Keys from the stack: 6.1 takes no other memory as a key. */
 	struct mdg_dev_id id = req->id;
 	__u64 type_hash = req->type_hash;
-	struct mdg_override *o = bpf_map_lookup_elem(&overrides, &id);
+	struct mdg_override *o = bpf_map_lookup_elem(&mdg_overrides, &id);
 	struct mdg_type *t;
 
 	if (o) {
@@ -279,7 +283,7 @@ static __always_inline void restricted_of(struct mdg_req *req)
 		req->reason = o->reason;
 		return;
 	}
-	t = bpf_map_lookup_elem(&types, &type_hash);
+	t = bpf_map_lookup_elem(&mdg_types, &type_hash);
 	if (t) {
 		req->restricted = t->restricted;
 		req->reason = t->reason;
@@ -486,7 +490,7 @@ static __always_inline void report(struct mdg_stats *st, const struct mdg_decisi
 	__u64 id = bpf_get_current_pid_tgid();
 	struct mdg_event *e;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&mdg_events, sizeof(*e), 0);
 	if (!e) {
 		if (st)
 			st->lost_events++;
@@ -541,7 +545,7 @@ __noinline int mdg_check_req(struct mdg_req *req)
 
 	if (!req)
 		return 0;
-	snap = bpf_map_lookup_elem(&snapshot, &zero);
+	snap = bpf_map_lookup_elem(&mdg_snapshot, &zero);
 	if (!snap)
 		return 0;
 	snap->nr_held = 0;
@@ -549,7 +553,7 @@ __noinline int mdg_check_req(struct mdg_req *req)
 	if (req->how == MDG_HOW_BINDER) {
 		d->rule = MDG_RULE_BINDER;
 		d->action = mdg_action(MDG_RULE_BINDER, cfg.audit);
-	} else if (!(h = bpf_map_lookup_elem(&holders, &key))) {
+	} else if (!(h = bpf_map_lookup_elem(&mdg_holders, &key))) {
 		/* A process with no record holds nothing: its first device is always allowed. */
 		d->rule = MDG_RULE_FIRST;
 		d->action = MDG_ACT_ALLOW;
@@ -578,20 +582,20 @@ __noinline int mdg_acquire_req(struct mdg_req *req)
 
 	if (!req)
 		return 0;
-	snap = bpf_map_lookup_elem(&snapshot, &zero);
+	snap = bpf_map_lookup_elem(&mdg_snapshot, &zero);
 	if (!snap)
 		return 0;
 	snap->nr_held = 0;
 	snap->created = 0;
 	fkey = req->file;	/* keys from the stack: 6.1 takes no other memory as a key */
 	key = req->key;
-	rec = bpf_map_lookup_elem(&files, &fkey);
+	rec = bpf_map_lookup_elem(&mdg_files, &fkey);
 	if (!rec) {
 		new.owner = key;
 		new.id = req->id;
 		new.kind = req->kind;
-		snap->created = !bpf_map_update_elem(&files, &fkey, &new, BPF_NOEXIST);
-		rec = bpf_map_lookup_elem(&files, &fkey);
+		snap->created = !bpf_map_update_elem(&mdg_files, &fkey, &new, BPF_NOEXIST);
+		rec = bpf_map_lookup_elem(&mdg_files, &fkey);
 	}
 	if (rec)
 		h = holder_get(&key, req->task);
@@ -605,7 +609,7 @@ __noinline int mdg_acquire_req(struct mdg_req *req)
 	if (d->recorded && !same_holder(&rec->owner, &key))
 		rec->shared = 1;
 	if (snap->created && rec->epoch == 0)
-		bpf_map_delete_elem(&files, &fkey);	/* made for a holding that was not taken */
+		bpf_map_delete_elem(&mdg_files, &fkey);	/* made for a holding that was not taken */
 	if (d->recorded == 2)
 		ask_loader(&recheck_asked, MDG_EV_RECHECK);
 done:
@@ -622,6 +626,8 @@ static __always_inline int decide(struct mdg_req *req, struct file *file, enum m
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
+	if (cfg.disabled)
+		return 0;
 	holder_key_of(task, &req->key);
 	req->task = (__u64)task;
 	req->file = (__u64)file;
@@ -649,13 +655,13 @@ __noinline int mdg_routine(struct mdg_req *req)
 	if (!req)
 		return 0;
 	fkey = req->file;
-	r = bpf_map_lookup_elem(&files, &fkey);
+	r = bpf_map_lookup_elem(&mdg_files, &fkey);
 	if (!r)
 		return 0;
 	holder_key_of(task, &key);
 	if (!same_holder(&r->owner, &key))
 		return 0;
-	h = bpf_map_lookup_elem(&holders, &key);
+	h = bpf_map_lookup_elem(&mdg_holders, &key);
 	if (!h)
 		return 0;
 	bpf_spin_lock(&h->lock);
@@ -725,7 +731,7 @@ int BPF_PROG(mdg_file_open, struct file *file, int ret)
 		return lsm_ret(ret);
 	if (!vfio_node(file, &rdev))
 		return 0;
-	dev = bpf_map_lookup_elem(&devices, &rdev);
+	dev = bpf_map_lookup_elem(&mdg_devices, &rdev);
 	if (!dev)
 		return 0;
 	req.id = dev->id;
@@ -761,7 +767,7 @@ int BPF_PROG(mdg_file_receive, struct file *file, int ret)
 	if (vfio_file_of(file, &vf) < 0 || vfio_req(&vf, &req))
 		return 0;
 	req.file = fkey;
-	usable = vf.kind == MDG_FILE_DEVICE || bpf_map_lookup_elem(&files, &fkey) ||
+	usable = vf.kind == MDG_FILE_DEVICE || bpf_map_lookup_elem(&mdg_files, &fkey) ||
 		 (vf.kind == MDG_FILE_CDEV && vfio_access_granted(&vf));
 	if (!usable)
 		return decide(&req, file, MDG_HOW_CHECK, MDG_HOOK_RECEIVE);
@@ -928,12 +934,12 @@ int BPF_PROG(mdg_file_free, struct file *file)
 
 	if (op != &vfio_group_fops && op != &vfio_device_fops)
 		return 0;
-	r = bpf_map_lookup_elem(&files, &fkey);
+	r = bpf_map_lookup_elem(&mdg_files, &fkey);
 	if (!r)
 		return 0;
 	rec = *r;
-	bpf_map_delete_elem(&files, &fkey);
-	h = bpf_map_lookup_elem(&holders, &rec.owner);
+	bpf_map_delete_elem(&mdg_files, &fkey);
+	h = bpf_map_lookup_elem(&mdg_holders, &rec.owner);
 	if (h) {
 		bpf_spin_lock(&h->lock);
 		if (holder_valid(h, &rec.owner))
@@ -969,10 +975,10 @@ int BPF_PROG(mdg_process_fork, struct task_struct *parent, struct task_struct *c
 	if (BPF_CORE_READ(child, tgid) == BPF_CORE_READ(parent, tgid))
 		return 0;
 	holder_key_of(parent, &pkey);
-	p = bpf_map_lookup_elem(&holders, &pkey);
+	p = bpf_map_lookup_elem(&mdg_holders, &pkey);
 	if (!p)
 		return 0;
-	buf = bpf_map_lookup_elem(&holder_new, &zero);
+	buf = bpf_map_lookup_elem(&mdg_holder_new, &zero);
 	if (!buf)
 		return 0;
 	c = (struct mdg_holder *)buf;
@@ -1008,7 +1014,7 @@ int BPF_PROG(mdg_process_fork, struct task_struct *parent, struct task_struct *c
 	c->last_hook = MDG_HOOK_FORK;
 	c->last_recorded = 1;
 	BPF_CORE_READ_STR_INTO(&c->comm, child, comm);
-	if (bpf_map_update_elem(&holders, &ckey, buf, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(&mdg_holders, &ckey, buf, BPF_NOEXIST)) {
 		st = stats_get();
 		if (st)
 			st->errors++;
@@ -1027,7 +1033,7 @@ int BPF_PROG(mdg_process_exec, struct task_struct *task, pid_t old_pid, struct l
 	__u32 i;
 
 	holder_key_of(task, &key);
-	h = bpf_map_lookup_elem(&holders, &key);
+	h = bpf_map_lookup_elem(&mdg_holders, &key);
 	if (!h)
 		return 0;
 	bpf_spin_lock(&h->lock);
@@ -1051,13 +1057,13 @@ int BPF_PROG(mdg_process_exit, struct task_struct *task)
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	holder_key_of(task, &key);
-	h = bpf_map_lookup_elem(&holders, &key);
+	h = bpf_map_lookup_elem(&mdg_holders, &key);
 	if (!h)
 		return 0;
 	bpf_spin_lock(&h->lock);
 	h->dead = 1;
 	bpf_spin_unlock(&h->lock);
-	bpf_map_delete_elem(&holders, &key);
+	bpf_map_delete_elem(&mdg_holders, &key);
 	return 0;
 }
 
@@ -1079,15 +1085,15 @@ static __always_inline void device_put(__u32 rdev, const struct mdg_req *req, __
 	v.node = node;
 	v.node_index = index;
 	v.rdev = rdev;
-	bpf_map_update_elem(&devices, &rdev, &v, BPF_ANY);
+	bpf_map_update_elem(&mdg_devices, &rdev, &v, BPF_ANY);
 }
 
 static __always_inline void device_forget(__u32 rdev, const struct mdg_dev_id *id)
 {
-	struct mdg_device *v = bpf_map_lookup_elem(&devices, &rdev);
+	struct mdg_device *v = bpf_map_lookup_elem(&mdg_devices, &rdev);
 
 	if (v && mdg_same_dev(&v->id, id))
-		bpf_map_delete_elem(&devices, &rdev);
+		bpf_map_delete_elem(&mdg_devices, &rdev);
 }
 
 /*
@@ -1179,7 +1185,7 @@ int mdg_pass_uring(struct bpf_iter__task *ctx)
 	if (!task || !bpf_core_field_exists(task->io_uring) || !BPF_CORE_READ(task, io_uring))
 		return 0;
 	holder_key_of(task, &key);
-	h = bpf_map_lookup_elem(&holders, &key);
+	h = bpf_map_lookup_elem(&mdg_holders, &key);
 	if (h)
 		h->uring_gen = cfg.pass_gen;
 	return 0;
@@ -1206,7 +1212,7 @@ int mdg_pass_files(struct bpf_iter__task_file *ctx)
 	if (!vdev || mdev_identify(vdev, &req))
 		return 0;
 	holder_key_of(task, &key);
-	h = bpf_map_lookup_elem(&holders, &key);
+	h = bpf_map_lookup_elem(&mdg_holders, &key);
 	if (!h)
 		return 0;
 	bpf_spin_lock(&h->lock);
@@ -1236,7 +1242,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct mdg_sweep);
-} sweep SEC(".maps");
+} mdg_sweep SEC(".maps");
 
 SEC("iter/bpf_map_elem")
 int mdg_pass_sweep(struct bpf_iter__bpf_map_elem *ctx)
@@ -1252,12 +1258,12 @@ int mdg_pass_sweep(struct bpf_iter__bpf_map_elem *ctx)
 
 	if (!k0 || !ctx->value)
 		return 0;
-	gone = bpf_map_lookup_elem(&snapshot, &zero);
-	c = bpf_map_lookup_elem(&sweep, &zero);
+	gone = bpf_map_lookup_elem(&mdg_snapshot, &zero);
+	c = bpf_map_lookup_elem(&mdg_sweep, &zero);
 	if (!gone || !c)
 		return 0;
 	__builtin_memcpy(&key, k0, sizeof(key));
-	h = bpf_map_lookup_elem(&holders, &key);
+	h = bpf_map_lookup_elem(&mdg_holders, &key);
 	if (!h)
 		return 0;
 	c->kept = c->gone = c->uncounted = 0;

@@ -27,7 +27,7 @@
 #define MDG_MINOR(dev)		((__u32)(dev) & ((1U << MDG_MINORBITS) - 1))
 
 /* Bumped whenever a map layout or a program's meaning changes. */
-#define MDG_ABI_VERSION	2
+#define MDG_ABI_VERSION	3
 
 enum mdg_mode {
 	MDG_MODE_EXCLUSIVE = 0,
@@ -78,6 +78,7 @@ struct mdg_type {
 	char type[MDG_TYPE_LEN];
 	__u8 restricted;
 	__u8 reason;			/* enum mdg_reason */
+	__u8 pad[6];
 };
 
 /* Map "overrides": key is a struct mdg_dev_id. --restrict-device and --allow-device. */
@@ -85,6 +86,7 @@ struct mdg_override {
 	char uuid[MDG_UUID_LEN];
 	__u8 restricted;
 	__u8 reason;			/* MDG_REASON_DEVICE_OVERRIDE */
+	__u8 pad;
 };
 
 /*
@@ -105,6 +107,7 @@ struct mdg_held {
 	__u8 mapped;			/* the process mapped a region of it: kept until exec or exit,
 					   or until its counted files are gone */
 	__u32 files;			/* files of the device counted for this process */
+	__u32 pad;
 };
 
 /*
@@ -206,6 +209,8 @@ struct mdg_config {
 	__u32 majors[MDG_MAX_MAJORS];	/* char majors of VFIO nodes; 0 = unused slot */
 	__u32 ready;			/* device map filled by a loader */
 	__u32 loader_pid;
+	__u32 disabled;			/* set by unload before it unpins: decisions stop at once,
+					   while the links go in their own time */
 	__u64 loaded_at;		/* CLOCK_REALTIME seconds of the first load */
 	__u64 pass_gen;			/* generation of the current release pass */
 	__u64 epoch;			/* last holding epoch handed out */
@@ -249,6 +254,27 @@ struct mdg_event {
 	char type[MDG_TYPE_LEN];
 	struct mdg_dev_id held[MDG_MAX_HELD];
 };
+
+/*
+ * The records above are pinned ABI, read by one build from maps another build made, and by
+ * bpftool: their sizes are checked here, on both sides, and any change bumps MDG_ABI_VERSION.
+ */
+#define MDG_ABI_SIZE(type, size) \
+	_Static_assert(sizeof(struct type) == (size), #type " changed: bump MDG_ABI_VERSION")
+MDG_ABI_SIZE(mdg_dev_id, 16);
+MDG_ABI_SIZE(mdg_device, 136);
+MDG_ABI_SIZE(mdg_type, 72);
+MDG_ABI_SIZE(mdg_override, 40);
+MDG_ABI_SIZE(mdg_held, 96);
+MDG_ABI_SIZE(mdg_holder_key, 16);
+MDG_ABI_SIZE(mdg_tally, 12);
+MDG_ABI_SIZE(mdg_holder, 1616);
+MDG_ABI_SIZE(mdg_file, 48);
+MDG_ABI_SIZE(mdg_config, 72);
+MDG_ABI_SIZE(mdg_stats, 72);
+MDG_ABI_SIZE(mdg_event, 400);
+_Static_assert(__builtin_offsetof(struct mdg_holder, held) % 8 == 0, "held[] 8-byte aligned");
+_Static_assert(__builtin_offsetof(struct mdg_config, loaded_at) == 48, "mdg_config layout");
 
 /* FNV-1a, 64 bit: a stable name for a type across restarts. */
 static inline __u64 mdg_type_hash(const char *s)

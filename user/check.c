@@ -11,7 +11,7 @@
 #include <json-c/json.h>
 
 #include "log.h"
-#include "mdevguard_cli.h"
+#include "cli.h"
 #include "policy.h"
 
 #define EXIT_DENIED 1
@@ -140,7 +140,7 @@ static int decide_all(struct mdg_opts *o, struct checked *c, int nr)
 	return EXIT_DENIED;
 }
 
-int mdg_cmd_check(struct mdg_opts *o, char **uuids, int nr)
+int mdg_cmd_check(struct mdg_opts *o, int nr, char **uuids)
 {
 	struct mdg_sysfs s = {};
 	struct mdg_dev_id id;

@@ -195,70 +195,10 @@ int mdg_mode_parse(const char *s, enum mdg_mode *m)
 	return -EINVAL;
 }
 
-const char *mdg_mode_name(enum mdg_mode m)
-{
-	switch (m) {
-	case MDG_MODE_EXCLUSIVE:
-		return "exclusive";
-	case MDG_MODE_PER_TYPE:
-		return "per-type";
-	}
-	return "unknown";
-}
 
-static const struct {
-	const char *name;
-	int value;
-} errnos[] = {
-	{ "EPERM", EPERM },
-	{ "EACCES", EACCES },
-	{ "EBUSY", EBUSY },
-};
 
-const char *mdg_errno_name(int e)
-{
-	size_t i;
 
-	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++) {
-		if (errnos[i].value == e)
-			return errnos[i].name;
-	}
-	return "unknown";
-}
 
-int mdg_errno_parse(const char *s, int *e)
-{
-	size_t i;
-
-	for (i = 0; s && i < sizeof(errnos) / sizeof(errnos[0]); i++) {
-		if (!strcmp(errnos[i].name, s)) {
-			*e = errnos[i].value;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-const char *mdg_reason_name(enum mdg_reason r)
-{
-	switch (r) {
-	case MDG_REASON_SYSFS_Y:
-		return "sysfs-Y";
-	case MDG_REASON_SYSFS_N:
-		return "sysfs-N";
-	case MDG_REASON_ABSENT:
-		return "absent-default";
-	case MDG_REASON_MALFORMED:
-		return "malformed";
-	case MDG_REASON_TYPE_OVERRIDE:
-		return "type-override";
-	case MDG_REASON_DEVICE_OVERRIDE:
-		return "device-override";
-	case MDG_REASON_UNKNOWN_TYPE:
-		return "unknown-type";
-	}
-	return "unknown";
-}
 
 static int bool_parse(const char *s, bool *b)
 {
@@ -590,9 +530,29 @@ static int parse_stream(struct mdg_policy *p, FILE *f, const char *path, char *e
 	return ret;
 }
 
-int mdg_policy_load_file(struct mdg_policy *p, const char *path, char *err, size_t errlen)
+int mdg_policy_load_stream(struct mdg_policy *p, FILE *f, const char *name, char *err,
+			   size_t errlen)
 {
 	struct mdg_policy tmp;
+	int ret;
+
+	ret = policy_copy(&tmp, p);
+	if (ret) {
+		set_err(err, errlen, "%s: out of memory", name);
+		return ret;
+	}
+	ret = parse_stream(&tmp, f, name, err, errlen);
+	if (ret) {
+		mdg_policy_free(&tmp);
+		return ret;
+	}
+	mdg_policy_free(p);
+	*p = tmp;
+	return 0;
+}
+
+int mdg_policy_load_file(struct mdg_policy *p, const char *path, char *err, size_t errlen)
+{
 	FILE *f;
 	int ret;
 
@@ -606,21 +566,9 @@ int mdg_policy_load_file(struct mdg_policy *p, const char *path, char *err, size
 		set_err(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
-	ret = policy_copy(&tmp, p);
-	if (ret) {
-		set_err(err, errlen, "%s: out of memory", path);
-		fclose(f);
-		return ret;
-	}
-	ret = parse_stream(&tmp, f, path, err, errlen);
+	ret = mdg_policy_load_stream(p, f, path, err, errlen);
 	fclose(f);
-	if (ret) {
-		mdg_policy_free(&tmp);
-		return ret;
-	}
-	mdg_policy_free(p);
-	*p = tmp;
-	return 0;
+	return ret;
 }
 
 int mdg_policy_build(struct mdg_policy *p, const char *path, const struct mdg_setting *settings,

@@ -4,9 +4,11 @@
 #define MDG_CONFIG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 
 #include "mdevguard.h"
+#include "names.h"
 #include "sysfs.h"
 
 struct mdg_strlist {
@@ -50,6 +52,9 @@ int mdg_policy_set(struct mdg_policy *p, const char *key, const char *value, cha
  * Lines are limited to MDG_CONFIG_LINE_MAX characters.
  */
 int mdg_policy_load_file(struct mdg_policy *p, const char *path, char *err, size_t errlen);
+/* The same from an open stream named name in the errors (the fuzzer feeds it memory). */
+int mdg_policy_load_stream(struct mdg_policy *p, FILE *f, const char *name, char *err,
+			   size_t errlen);
 
 /* A policy option as given on the command line, replayed over the file on every (re)load. */
 struct mdg_setting {
@@ -75,11 +80,6 @@ bool mdg_policy_restricted(const struct mdg_policy *p, const struct mdg_sysfs_de
 bool mdg_policy_type_restricted(const struct mdg_policy *p, const char *type, enum mdg_attr attr,
 				enum mdg_reason *reason);
 
-const char *mdg_mode_name(enum mdg_mode m);	/* "exclusive", "per-type" */
-int mdg_mode_parse(const char *s, enum mdg_mode *m);	/* the names above; -EINVAL otherwise */
-const char *mdg_errno_name(int e);		/* "EPERM", "EACCES", "EBUSY", else "unknown" */
-int mdg_errno_parse(const char *s, int *e);	/* those names -> positive errno; -EINVAL */
-/* "sysfs-Y", "sysfs-N", "absent-default", "malformed", "type-override", "device-override" */
-const char *mdg_reason_name(enum mdg_reason r);
+int mdg_mode_parse(const char *s, enum mdg_mode *m);	/* names.h's; -EINVAL otherwise */
 
 #endif

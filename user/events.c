@@ -14,54 +14,12 @@
 #include <json-c/json.h>
 
 #include "events.h"
+#include "names.h"
 
-static const char *const rule_names[MDG_RULE_MAX] = {
-	[MDG_RULE_NONE] = "none",
-	[MDG_RULE_REOPEN] = "reopen",
-	[MDG_RULE_FIRST] = "first",
-	[MDG_RULE_UNRESTRICTED] = "unrestricted",
-	[MDG_RULE_TYPE_FREE] = "type-free",
-	[MDG_RULE_RESTRICTED_DEVICE] = "restricted-device",
-	[MDG_RULE_HOLDS_RESTRICTED] = "holds-restricted",
-	[MDG_RULE_SAME_TYPE] = "same-type",
-	[MDG_RULE_TOO_MANY] = "too-many",
-	[MDG_RULE_NO_MEMORY] = "no-memory",
-	[MDG_RULE_BINDER] = "binder",
-};
 
-const char *mdg_rule_name(unsigned int rule)
-{
-	return rule < MDG_RULE_MAX ? rule_names[rule] : "unknown";
-}
 
-static const char *const hook_names[MDG_HOOK_MAX] = {
-	[MDG_HOOK_OPEN] = "open",
-	[MDG_HOOK_RECEIVE] = "receive",
-	[MDG_HOOK_IOCTL] = "ioctl",
-	[MDG_HOOK_IO] = "io",
-	[MDG_HOOK_MMAP] = "mmap",
-	[MDG_HOOK_BINDER] = "binder",
-	[MDG_HOOK_FORK] = "fork",
-};
 
-static const char *hook_name(unsigned int hook)
-{
-	return hook < MDG_HOOK_MAX ? hook_names[hook] : "unknown";
-}
 
-const char *mdg_action_name(unsigned int action)
-{
-	switch (action) {
-	case MDG_ACT_ALLOW:
-		return "allow";
-	case MDG_ACT_DENY:
-		return "deny";
-	case MDG_ACT_AUDIT:
-		return "would-deny";
-	default:
-		return "unknown";
-	}
-}
 
 void mdg_events_init(struct mdg_events *ev, enum mdg_log_format fmt)
 {
@@ -156,7 +114,7 @@ static int format_json(const struct mdg_event *e, const char *ts, const char *ex
 		json_object_array_add(held, json_object_new_string(uuid));
 	}
 	json_object_object_add(o, "held", held);
-	json_object_object_add(o, "hook", json_object_new_string(hook_name(e->hook)));
+	json_object_object_add(o, "hook", json_object_new_string(mdg_hook_name(e->hook)));
 	n = snprintf(buf, len, "%s",
 		     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							       JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -188,7 +146,7 @@ int mdg_event_format(const struct mdg_event *e, const char *exe, const char *nod
 	return snprintf(buf, len,
 			"%s %s pid=%u tgid=%u uid=%u comm=%s exe=%s device=%s type=%s node=%s (%u:%u) held=%s hook=%s rule=%s action=%s",
 			ts, mdg_action_name(e->action), e->pid, e->tgid, e->uid, comm, exe_tok, uuid,
-			type, node, MDG_MAJOR(e->rdev), MDG_MINOR(e->rdev), held, hook_name(e->hook),
+			type, node, MDG_MAJOR(e->rdev), MDG_MINOR(e->rdev), held, mdg_hook_name(e->hook),
 			mdg_rule_name(e->rule), mdg_action_name(e->action));
 }
 

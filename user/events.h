@@ -5,8 +5,13 @@
 
 #include <stddef.h>
 
-#include "mdevguard_cli.h"
+#include "mdevguard.h"
 #include "sysfs.h"
+
+enum mdg_log_format {
+	MDG_LOG_TEXT = 0,
+	MDG_LOG_JSON,
+};
 
 struct mdg_events {
 	enum mdg_log_format fmt;

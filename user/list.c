@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 
 #include "log.h"
-#include "mdevguard_cli.h"
+#include "cli.h"
 
 static struct json_object *attr_json(enum mdg_attr a)
 {
@@ -100,7 +100,7 @@ static void list_text(const struct mdg_sysfs *s)
 	}
 }
 
-int mdg_cmd_list(struct mdg_opts *o)
+int mdg_cmd_list(struct mdg_opts *o, int argc, char **argv)
 {
 	struct mdg_sysfs s = {};
 	struct json_object *js;

@@ -1,12 +1,36 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Diagnostics: one line each, to stderr, prefixed with the program's name. */
+/*
+ * Diagnostics: one line each on stderr, "mdevguard: error: ..." or, with --log-format json, one
+ * JSON object per line ({"time", "level", "message"}), so that a log collector reads them as it
+ * reads the decision lines. libbpf's messages come through here too; debug only with --verbose.
+ */
 #ifndef MDG_LOG_H
 #define MDG_LOG_H
 
+#include <stdarg.h>
+#include <stdbool.h>
+
+enum mdg_log_level {
+	MDG_LOG_ERR = 0,
+	MDG_LOG_WARN,
+	MDG_LOG_INFO,
+	MDG_LOG_DEBUG,
+};
+
+void mdg_log_setup(bool json, bool verbose);
+void mdg_vlog(enum mdg_log_level level, const char *fmt, va_list ap);
 
 void mdg_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mdg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mdg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mdg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Logs an error that has an errno, as "...: <strerror>", and returns that errno negated; err may
+ * be given either way round. The errno is taken before logging, which may change errno:
+ *	return mdg_err_errno(errno, "cannot open %s", path);
+ */
+int mdg_err_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* For mdg_sysfs_scan(): ctx unused. */
 void mdg_warn_cb(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "log.h"
-#include "mdevguard_cli.h"
 
 enum {
 	OPT_POLICY = 1 << 0,	/* --mode --audit ... */
@@ -17,12 +17,16 @@ enum {
 	OPT_SYSFS = 1 << 3,
 	OPT_JSON = 1 << 4,
 	OPT_RUN = 1 << 5,	/* --log-format --metrics-file --unload-on-exit --log-allow */
+	OPT_ANY = 1 << 6,	/* --verbose */
 };
 
-struct subcmd {
+/* A command: its name, the options it takes, its help, and what runs it. */
+struct cmd {
 	const char *name;
 	unsigned int opts;
 	const char *usage;
+	int (*fn)(struct mdg_opts *o, int argc, char **argv);
+	bool operands;		/* takes arguments after its options (check's UUIDs) */
 };
 
 #define POLICY_USAGE \
@@ -40,39 +44,42 @@ struct subcmd {
 	"  --errno EPERM|EACCES|EBUSY  errno of a denied open (default EPERM)\n" \
 	"  --config FILE               default " MDG_DEFAULT_CONFIG " if it exists\n"
 
-static const struct subcmd subcmds[] = {
+static const struct cmd cmds[] = {
 	{ "run", OPT_POLICY | OPT_CONFIG | OPT_PIN | OPT_SYSFS | OPT_RUN,
 	  "Usage: mdevguard run [policy options] [--config FILE] [--pin-dir DIR] [--sysfs DIR]\n"
 	  "                     [--log-format text|json] [--log-allow] [--metrics-file FILE]\n"
-	  "                     [--rescan-interval SECONDS] [--unload-on-exit]\n"
+	  "                     [--rescan-interval SECONDS] [--unload-on-exit] [--verbose]\n"
 	  "\n"
-	  "Loads the BPF LSM program, pins it and its maps under the pin dir (default\n"
-	  MDG_DEFAULT_PIN_DIR "), fills the device map from sysfs, reports ready and then\n"
-	  "prints one line per denied open. Needs root (CAP_BPF, CAP_SYS_ADMIN, CAP_MAC_ADMIN)\n"
-	  "and a kernel booted with bpf in its lsm= list. Enforcement stays in place when the\n"
-	  "service exits unless --unload-on-exit is given. SIGHUP reloads the configuration and\n"
-	  "rescans sysfs; SIGTERM exits.\n\n" POLICY_USAGE },
+	  "Loads the BPF LSM programs, pins them and their maps under the pin dir (default\n"
+	  MDG_DEFAULT_PIN_DIR "), fills the device and type maps from sysfs, reports ready and\n"
+	  "then prints one line per denial. Needs root (CAP_BPF, CAP_SYS_ADMIN, CAP_MAC_ADMIN),\n"
+	  "a kernel booted with bpf in its lsm= list and the vfio and mdev modules loaded.\n"
+	  "Enforcement stays in place when the service exits unless --unload-on-exit is given.\n"
+	  "SIGHUP reloads the configuration and rescans sysfs; SIGTERM exits. --verbose adds\n"
+	  "libbpf's debug messages; with --log-format json every message is a JSON line.\n\n"
+	  POLICY_USAGE, mdg_cmd_run },
 	{ "status", OPT_PIN | OPT_JSON,
 	  "Usage: mdevguard status [--json] [--pin-dir DIR]\n"
 	  "\n"
 	  "Shows what the kernel side knows: mode, devices, holders, counters, map memory.\n"
 	  "Exit status: 0 enforcing with the device map filled, 1 loaded but not ready or an\n"
-	  "error, 3 not loaded.\n" },
+	  "error, 3 not loaded.\n", mdg_cmd_status },
 	{ "list", OPT_SYSFS | OPT_JSON,
 	  "Usage: mdevguard list [--json] [--sysfs DIR]\n"
 	  "\n"
 	  "Shows what sysfs says: mdev types, their single_usage_restriction attribute, and\n"
-	  "devices. Needs no privileges.\n" },
+	  "devices with their nodes. Needs no privileges.\n", mdg_cmd_list },
 	{ "check", OPT_POLICY | OPT_CONFIG | OPT_SYSFS | OPT_JSON,
 	  "Usage: mdevguard check [policy options] [--config FILE] [--sysfs DIR] UUID...\n"
 	  "\n"
 	  "Tells whether one process may hold these devices together under the policy.\n"
 	  "Exit status: 0 allowed together, 1 not (the reason is printed), 2 bad input.\n\n"
-	  POLICY_USAGE },
+	  POLICY_USAGE, mdg_cmd_check, true },
 	{ "unload", OPT_PIN,
 	  "Usage: mdevguard unload [--pin-dir DIR]\n"
 	  "\n"
-	  "Detaches the LSM program and removes everything pinned under the pin dir.\n" },
+	  "Detaches the programs and removes everything mdevguard pinned under the pin dir.\n",
+	  mdg_cmd_unload },
 };
 
 static const char *main_usage =
@@ -93,7 +100,7 @@ static const char *main_usage =
 enum {
 	LO_MODE = 256, LO_AUDIT, LO_ABSENT, LO_RESTRICT_TYPE, LO_ALLOW_TYPE, LO_RESTRICT_DEVICE,
 	LO_ALLOW_DEVICE, LO_BROKER, LO_ERRNO, LO_CONFIG, LO_PIN_DIR, LO_SYSFS, LO_JSON,
-	LO_LOG_FORMAT, LO_LOG_ALLOW, LO_METRICS, LO_UNLOAD, LO_RESCAN, LO_HELP,
+	LO_LOG_FORMAT, LO_LOG_ALLOW, LO_METRICS, LO_UNLOAD, LO_RESCAN, LO_VERBOSE, LO_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -115,6 +122,7 @@ static const struct option long_opts[] = {
 	{ "metrics-file", required_argument, NULL, LO_METRICS },
 	{ "unload-on-exit", no_argument, NULL, LO_UNLOAD },
 	{ "rescan-interval", required_argument, NULL, LO_RESCAN },
+	{ "verbose", no_argument, NULL, LO_VERBOSE },
 	{ "help", no_argument, NULL, LO_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -132,6 +140,8 @@ static unsigned int opt_class(int c)
 		return OPT_SYSFS;
 	case LO_JSON:
 		return OPT_JSON;
+	case LO_VERBOSE:
+		return OPT_ANY;
 	default:
 		return OPT_RUN;
 	}
@@ -176,7 +186,7 @@ static int parse_uint(const char *s, unsigned int *out)
 	return 0;
 }
 
-static int parse_opts(const struct subcmd *cmd, struct mdg_opts *o, int argc, char **argv)
+static int parse_opts(const struct cmd *cmd, struct mdg_opts *o, int argc, char **argv)
 {
 	const struct option *lo;
 	int c, idx;
@@ -199,7 +209,7 @@ static int parse_opts(const struct subcmd *cmd, struct mdg_opts *o, int argc, ch
 		}
 		lo = &long_opts[idx];
 		/* argv[optind - 1] would be the value of "--mode per-type": name the option. */
-		if (!(opt_class(c) & cmd->opts)) {
+		if (!(opt_class(c) & (cmd->opts | OPT_ANY))) {
 			mdg_err("%s: option '--%s' does not apply to this command (see 'mdevguard %s --help')",
 				cmd->name, lo->name, cmd->name);
 			return -EINVAL;
@@ -237,6 +247,9 @@ static int parse_opts(const struct subcmd *cmd, struct mdg_opts *o, int argc, ch
 		case LO_UNLOAD:
 			o->unload_on_exit = true;
 			break;
+		case LO_VERBOSE:
+			o->verbose = true;
+			break;
 		case LO_RESCAN:
 			if (parse_uint(optarg, &o->rescan_s) || !o->rescan_s) {
 				mdg_err("%s: bad value '%s' for --rescan-interval: expected seconds, 1 to 86400",
@@ -260,7 +273,7 @@ int main(int argc, char **argv)
 		.sysfs = MDG_DEFAULT_SYSFS,
 		.rescan_s = 30,
 	};
-	const struct subcmd *cmd = NULL;
+	const struct cmd *cmd = NULL;
 	size_t i;
 	int ret;
 
@@ -276,9 +289,9 @@ int main(int argc, char **argv)
 		printf("mdevguard %s\n", MDG_VERSION);
 		return 0;
 	}
-	for (i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++) {
-		if (!strcmp(argv[1], subcmds[i].name))
-			cmd = &subcmds[i];
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (!strcmp(argv[1], cmds[i].name))
+			cmd = &cmds[i];
 	}
 	if (!cmd) {
 		mdg_err("unknown command '%s' (see 'mdevguard --help')", argv[1]);
@@ -291,32 +304,20 @@ int main(int argc, char **argv)
 		ret = 2;
 		goto out;
 	}
+	mdg_log_setup(o.log_format == MDG_LOG_JSON, o.verbose);
 	argc -= optind + 1;
 	argv += optind + 1;
-	if (strcmp(cmd->name, "check") && argc > 0) {
+	if (!cmd->operands && argc > 0) {
 		mdg_err("%s: unexpected argument '%s' (see 'mdevguard %s --help')", cmd->name,
 			argv[0], cmd->name);
 		ret = 2;
 		goto out;
 	}
-	if (cmd->opts & OPT_POLICY) {
-		ret = mdg_opts_load_policy(&o);
-		if (ret) {
-			ret = 2;
-			goto out;
-		}
+	if ((cmd->opts & OPT_POLICY) && mdg_opts_load_policy(&o)) {
+		ret = 2;
+		goto out;
 	}
-
-	if (!strcmp(cmd->name, "run"))
-		ret = mdg_cmd_run(&o);
-	else if (!strcmp(cmd->name, "status"))
-		ret = mdg_cmd_status(&o);
-	else if (!strcmp(cmd->name, "list"))
-		ret = mdg_cmd_list(&o);
-	else if (!strcmp(cmd->name, "check"))
-		ret = mdg_cmd_check(&o, argv, argc);
-	else
-		ret = mdg_cmd_unload(&o);
+	ret = cmd->fn(&o, argc, argv);
 out:
 	mdg_policy_free(&o.policy);
 	free(o.settings);

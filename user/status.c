@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* mdevguard status and unload: what the pinned kernel side holds, read back through bpffs. */
-#include <dirent.h>
+/* mdevguard status: what the pinned kernel side holds, read back through bpffs. */
 #include <errno.h>
 #include <limits.h>
-#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,160 +13,11 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
+#include "cli.h"
+#include "kstate.h"
 #include "log.h"
-#include "mdevguard_cli.h"
 
 #define EXIT_NOT_LOADED 3
-
-struct pinned_maps {
-	int config, devices, holders, stats;
-	struct mdg_config cfg;
-	bool links;
-};
-
-/*
- * The pin dir must be a directory on bpffs: 0 when it is, -ENOENT when it does not exist, and
- * otherwise one error line and -EINVAL. Unload removes every file in it; on another file
- * system that would be an operator's data.
- */
-static int check_pin_dir(const char *dir)
-{
-	struct statfs st;
-
-	if (statfs(dir, &st)) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		mdg_err("cannot use pin dir %s: %s", dir, strerror(errno));
-		return -errno;
-	}
-	if (st.f_type != BPF_FS_MAGIC) {
-		mdg_err("pin dir %s is not on bpffs: name a directory under the bpffs mount (default %s) with --pin-dir",
-			dir, MDG_DEFAULT_PIN_DIR);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int obj_get(const char *dir, const char *name)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return bpf_obj_get(path);
-}
-
-static unsigned long long map_memlock(int fd)
-{
-	unsigned long long v = 0;
-	char path[64], line[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "memlock: %llu", &v) == 1)
-			break;
-	}
-	fclose(f);
-	return v;
-}
-
-static int read_config(int fd, struct mdg_config *cfg)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info), zero = 0;
-	void *buf;
-	int ret;
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
-	if (info.value_size < sizeof(*cfg))
-		return -EPROTO;
-	buf = calloc(1, info.value_size);
-	if (!buf)
-		return -ENOMEM;
-	ret = bpf_map_lookup_elem(fd, &zero, buf) ? -errno : 0;
-	if (!ret)
-		memcpy(cfg, buf, sizeof(*cfg));
-	free(buf);
-	return ret;
-}
-
-static void close_maps(struct pinned_maps *m)
-{
-	int *fds[] = { &m->config, &m->devices, &m->holders, &m->stats };
-	size_t i;
-
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
-	}
-}
-
-static int open_maps(const char *dir, struct pinned_maps *m)
-{
-	char path[PATH_MAX];
-
-	m->config = obj_get(dir, MDG_PIN_CONFIG);
-	m->devices = obj_get(dir, MDG_PIN_DEVICES);
-	m->holders = obj_get(dir, MDG_PIN_HOLDERS);
-	m->stats = obj_get(dir, MDG_PIN_STATS);
-	if (m->config < 0 || m->devices < 0 || m->holders < 0 || m->stats < 0)
-		return -ENOENT;
-	snprintf(path, sizeof(path), "%s/link_file_open", dir);
-	m->links = access(path, F_OK) == 0;
-	return read_config(m->config, &m->cfg);
-}
-
-int mdg_stats_read(int fd, struct mdg_stats *sum)
-{
-	int ncpu = libbpf_num_possible_cpus(), i;
-	struct mdg_stats *per;
-	__u32 zero = 0;
-
-	memset(sum, 0, sizeof(*sum));
-	if (ncpu <= 0)
-		return ncpu;
-	per = calloc(ncpu, sizeof(*per));
-	if (!per)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &zero, per)) {
-		free(per);
-		return -errno;
-	}
-	for (i = 0; i < ncpu; i++) {
-		sum->opens_seen += per[i].opens_seen;
-		sum->allowed += per[i].allowed;
-		sum->denied += per[i].denied;
-		sum->audit_denied += per[i].audit_denied;
-		sum->errors += per[i].errors;
-		sum->lost_events += per[i].lost_events;
-		sum->released += per[i].released;
-		sum->acquired += per[i].acquired;
-		sum->pass_released += per[i].pass_released;
-	}
-	free(per);
-	return 0;
-}
-
-size_t mdg_map_count(int fd, size_t key_size)
-{
-	char key[64], next[64];
-	size_t n = 0;
-
-	if (key_size > sizeof(key))
-		return 0;
-	if (bpf_map_get_next_key(fd, NULL, next))
-		return 0;
-	do {
-		n++;
-		memcpy(key, next, key_size);
-	} while (bpf_map_get_next_key(fd, key, next) == 0);
-	return n;
-}
 
 static void node_path(const struct mdg_device *d, char *buf, size_t len)
 {
@@ -216,39 +64,25 @@ static int cmp_holder(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* 6.1 reports no memlock for a ring buffer: its data area and two pages of positions. */
-static unsigned long long ringbuf_bytes(int fd)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPF_MAP_TYPE_RINGBUF)
-		return 0;
-	return info.max_entries + 2ULL * sysconf(_SC_PAGESIZE);
-}
-
 /* Every pinned map's memory (SPEC §7), as the kernel accounts it, and their sum. */
 static struct json_object *json_memory(const char *dir)
 {
-	static const char *const maps[] = {
-		MDG_PIN_DEVICES, MDG_PIN_TYPES, MDG_PIN_OVERRIDES, MDG_PIN_HOLDERS, MDG_PIN_FILES,
-		MDG_PIN_STATS, "events", MDG_PIN_CONFIG,
-	};
 	struct json_object *d = json_object_new_object();
 	unsigned long long v, total = 0;
+	char path[PATH_MAX];
 	size_t i;
 	int fd;
 
-	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		fd = obj_get(dir, maps[i]);
+	for (i = 0; i < mdg_nr_pins && mdg_pins[i].kind == MDG_PIN_MAP; i++) {
+		if (mdg_pin_path(path, sizeof(path), dir, mdg_pins[i].name))
+			continue;
+		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		v = map_memlock(fd);
-		if (!v)
-			v = ringbuf_bytes(fd);
+		v = mdg_map_memory(fd);
 		close(fd);
 		total += v;
-		json_object_object_add(d, maps[i], json_object_new_int64(v));
+		json_object_object_add(d, mdg_pins[i].name, json_object_new_int64(v));
 	}
 	json_object_object_add(d, "total", json_object_new_int64(total));
 	return d;
@@ -264,7 +98,7 @@ static void fmt_bytes(long long v, char *buf, size_t len)
 		snprintf(buf, len, "%.1f MiB", v / (1024.0 * 1024.0));
 }
 
-static json_object *json_status(const char *dir, struct pinned_maps *m, struct mdg_stats *st)
+static json_object *json_status(const char *dir, struct mdg_kstate *m, struct mdg_stats *st)
 {
 	struct json_object *o = json_object_new_object(), *arr, *d, *held;
 	struct mdg_holder_key hk, cur, *hprev = NULL;
@@ -441,35 +275,36 @@ static void print_human(struct json_object *o)
 	printf("\n");
 }
 
-int mdg_cmd_status(struct mdg_opts *o)
+int mdg_cmd_status(struct mdg_opts *o, int argc, char **argv)
 {
-	struct pinned_maps m = { -1, -1, -1, -1 };
+	struct mdg_kstate m = { -1, -1, -1, -1 };
 	struct json_object *js;
 	struct mdg_stats st;
 	int ret;
 
-	ret = check_pin_dir(o->pin_dir);
+	ret = mdg_pin_dir_check(o->pin_dir);
 	if (ret && ret != -ENOENT)
 		return 1;
+	if (!ret && !mdg_pin_dir_ours(o->pin_dir)) {
+		mdg_err("%s holds no mdevguard pins (no %s)", o->pin_dir, MDG_PIN_CONFIG);
+		return 1;
+	}
 	if (!ret)
-		ret = open_maps(o->pin_dir, &m);
+		ret = mdg_kstate_open(o->pin_dir, &m);
 	if (ret == -ENOENT) {
-		close_maps(&m);
 		if (o->json) {
 			js = json_object_new_object();
 			json_object_object_add(js, "loaded", json_object_new_boolean(0));
 			json_object_object_add(js, "pin_dir", json_object_new_string(o->pin_dir));
 			printf("%s\n", json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN));
 			json_object_put(js);
-		} else
+		} else {
 			printf("mdevguard: not loaded (nothing pinned under %s)\n", o->pin_dir);
+		}
 		return EXIT_NOT_LOADED;
 	}
-	if (ret) {
-		mdg_err("cannot read the pinned state under %s: %s", o->pin_dir, strerror(-ret));
-		close_maps(&m);
+	if (ret)
 		return 1;
-	}
 	ret = mdg_stats_read(m.stats, &st);
 	if (ret)
 		mdg_warn("cannot read counters: %s", strerror(-ret));
@@ -480,52 +315,8 @@ int mdg_cmd_status(struct mdg_opts *o)
 	else
 		print_human(js);
 	json_object_put(js);
-	close_maps(&m);
+	mdg_kstate_close(&m);
 	if (!m.links)
 		return EXIT_NOT_LOADED;
 	return m.cfg.ready ? 0 : 1;
-}
-
-static bool dir_empty(const char *dir)
-{
-	struct dirent *de;
-	bool empty = true;
-	DIR *d;
-
-	d = opendir(dir);
-	if (!d)
-		return false;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-			empty = false;
-			break;
-		}
-	}
-	closedir(d);
-	return empty;
-}
-
-int mdg_cmd_unload(struct mdg_opts *o)
-{
-	char path[PATH_MAX];
-	int ret;
-
-	ret = check_pin_dir(o->pin_dir);
-	if (ret == -ENOENT) {
-		mdg_info("nothing pinned under %s", o->pin_dir);
-		return 0;
-	}
-	if (ret)
-		return 1;
-	/* Everything in the pin dir goes: make sure it is ours, not the bpffs root or another's. */
-	snprintf(path, sizeof(path), "%s/%s", o->pin_dir, MDG_PIN_CONFIG);
-	if (access(path, F_OK) && !dir_empty(o->pin_dir)) {
-		mdg_err("%s holds no mdevguard pins (no %s): not removing anything from it",
-			o->pin_dir, MDG_PIN_CONFIG);
-		return 1;
-	}
-	if (mdg_unpin_all(o->pin_dir))
-		return 1;
-	mdg_info("unloaded: removed %s", o->pin_dir);
-	return 0;
 }

@@ -244,8 +244,31 @@ sc_bpf_programs() {
 		"\(.name) type=\(.type) verified_insns=\(.verified_insns // "?") xlated=\(.bytes_xlated)"' \
 		"$WORK/progs.json")
 	grep -q '"mdg_file_open"' "$WORK/progs.json" || fail "no mdg_file_open program loaded"
+	check_verifier_budget
 	svc_finish
 	pass
+}
+
+# tests/vm/verifier-budget: "SERIES PROGRAM INSTRUCTIONS", what the verifier walked for each
+# program when the budget was last set. A change that makes one grow by more than 20% fails
+# here: verification is what every start of the service pays, and it grows by paths multiplying.
+check_verifier_budget() {
+	local budget=$MDG_SRC_DIR/tests/vm/verifier-budget line tok prog n max over=
+	line=$(grep -m1 "instructions verified:" "$SVC_LOG") || fail "no verifier counts in the log"
+	for tok in ${line#*instructions verified:}; do
+		prog=mdg_${tok%%=*}
+		n=${tok#*=}
+		max=$(awk -v s="$MDG_SERIES" -v p="$prog" '$1 == s && $2 == p { print $3 }' "$budget")
+		info "verifier: $prog $n (budget ${max:-none})"
+		if [ -z "$max" ]; then
+			# a kernel series with a budget must have one for every program
+			awk -v s="$MDG_SERIES" '$1 == s { f = 1 } END { exit !f }' "$budget" &&
+				over+=" $prog=$n(no budget)"
+		elif [ "$n" -gt $((max * 12 / 10)) ]; then
+			over+=" $prog=$n(budget $max)"
+		fi
+	done
+	[ -z "$over" ] || fail "verifier walked more than 120% of the budget:$over"
 }
 
 sc_one_restricted_allowed() {

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfobj.h"
+#include "kstate.h"
+#include "log.h"
+#include "mdevguard.skel.h"
+#include "sysfs.h"
+
+#define LSM_FILE "/sys/kernel/security/lsm"
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	mdg_vlog(level == LIBBPF_WARN ? MDG_LOG_WARN :
+		 level == LIBBPF_INFO ? MDG_LOG_DEBUG : MDG_LOG_DEBUG, fmt, ap);
+	return 0;
+}
+
+void mdg_bpf_log_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int check_lsm(void)
+{
+	char buf[512], copy[512], *tok, *save;
+	ssize_t n;
+	int fd;
+
+	fd = open(LSM_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mdg_err_errno(errno, "cannot read %s; mount securityfs (mount -t securityfs securityfs /sys/kernel/security) so that the active LSMs can be checked",
+				     LSM_FILE);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	memcpy(copy, buf, sizeof(buf));
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "bpf"))
+			return 0;
+	}
+	mdg_err("BPF LSM is not active (active LSMs: %s): boot the kernel with lsm=%s%sbpf on its command line",
+		buf[0] ? buf : "none", buf, buf[0] ? "," : "");
+	return -EOPNOTSUPP;
+}
+
+/*
+ * The programs read VFIO's and the mdev core's structures through the BTF of those modules and
+ * trace two of VFIO's functions: both must be loaded first. Loading them is the host's business
+ * (the unit does it before starting us); saying so is ours.
+ */
+static int check_vfio(void)
+{
+	static const char *const mods[] = { "vfio", "mdev" };
+	char path[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/module/%s", mods[i]);
+		if (access(path, F_OK)) {
+			mdg_err("the %s kernel module is not loaded: load VFIO and the mdev core first (modprobe -a vfio mdev); mdevguard recognises device files by their structures",
+				mods[i]);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+int mdg_bpf_check_kernel(void)
+{
+	int ret = check_lsm();
+
+	return ret ? ret : check_vfio();
+}
+
+/* Whether the running kernel has a function (an LSM hook's BPF attach point, say). */
+static bool kernel_has(const char *func)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool has;
+
+	if (!btf)
+		return false;
+	has = btf__find_by_name_kind(btf, func, BTF_KIND_FUNC) >= 0;
+	btf__free(btf);
+	return has;
+}
+
+static char *vlog_buf;
+static const char *vlog_file;
+
+static void verifier_log_setup(struct bpf_object *obj)
+{
+	const char *spec = getenv("MDG_VERIFIER_LOG");
+	struct bpf_program *prog;
+	char name[128];
+	const char *colon;
+	size_t size = 256 << 20;
+
+	if (!spec || !(colon = strchr(spec, ':')))
+		return;
+	snprintf(name, sizeof(name), "%.*s", (int)(colon - spec), spec);
+	prog = bpf_object__find_program_by_name(obj, name);
+	if (!prog || (!vlog_buf && !(vlog_buf = calloc(1, size))))
+		return;
+	vlog_file = colon + 1;
+	bpf_program__set_log_buf(prog, vlog_buf, size);
+	bpf_program__set_log_level(prog, 2);
+}
+
+static void verifier_log_write(void)
+{
+	FILE *f;
+
+	if (!vlog_buf || !vlog_file || !(f = fopen(vlog_file, "we")))
+		return;
+	fputs(vlog_buf, f);
+	fclose(f);
+}
+
+/* How much the verifier walked for each program: its cost, which the start pays (SPEC §7). */
+static void say_verified(struct mdg_bpf *b, double seconds)
+{
+	char line[2048];
+	struct bpf_program *prog;
+	size_t off = 0;
+
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		off += snprintf(line + off, off < sizeof(line) ? sizeof(line) - off : 0, " %s=%u",
+				bpf_program__name(prog) + 4, info.verified_insns);
+	}
+	mdg_info("BPF object loaded in %.1f s; instructions verified:%s", seconds, line);
+}
+
+/* Every map pinned under its name from the pin table; the .bss as the config. */
+static int set_pin_paths(struct mdg_bpf *b)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < mdg_nr_pins && mdg_pins[i].kind == MDG_PIN_MAP; i++) {
+		if (!strcmp(mdg_pins[i].obj, ".bss"))
+			map = b->skel->maps.bss;
+		else
+			map = bpf_object__find_map_by_name(b->skel->obj, mdg_pins[i].obj);
+		if (!map)
+			return -ENOENT;
+		ret = mdg_pin_path(path, sizeof(path), b->pin_dir, mdg_pins[i].name);
+		if (!ret)
+			ret = bpf_map__set_pin_path(map, path);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int mdg_bpf_load(struct mdg_bpf *b, const char *pin_dir)
+{
+	bool had_pins = mdg_pinned(pin_dir, MDG_PIN_CONFIG);
+	struct mdg_config cfg = {};
+	int ret, attempt, abi = -1;
+	long long t0;
+
+	b->pin_dir = pin_dir;
+	if (had_pins && !mdg_kstate_config(pin_dir, &cfg))
+		abi = cfg.abi;
+	if (had_pins && abi != MDG_ABI_VERSION) {
+		mdg_warn("pinned state under %s was made by an incompatible mdevguard (ABI %d, this is %d): replacing it; the holdings it recorded are dropped",
+			 pin_dir, abi, MDG_ABI_VERSION);
+		mdg_unpin_all(pin_dir);
+		had_pins = false;
+		ret = mdg_pin_dir_make(pin_dir);
+		if (ret)
+			return ret;
+	}
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		b->skel = mdevguard__open();
+		if (!b->skel)
+			return mdg_err_errno(errno, "cannot open the BPF object");
+		/*
+		 * For developers: MDG_VERIFIER_LOG=PROG:FILE writes the verifier's full log of one
+		 * program to FILE, to see where its walk spends itself.
+		 */
+		verifier_log_setup(b->skel->obj);
+		/* 32-bit ioctls have a hook of their own since 6.8 and 6.1.y: judged there too. */
+		bpf_program__set_autoload(b->skel->progs.mdg_file_ioctl_compat,
+					  kernel_has("bpf_lsm_file_ioctl_compat"));
+		ret = set_pin_paths(b);
+		t0 = now_ms();
+		if (!ret)
+			ret = mdevguard__load(b->skel);
+		verifier_log_write();
+		if (!ret) {
+			say_verified(b, (now_ms() - t0) / 1000.0);
+			return 0;
+		}
+		mdevguard__destroy(b->skel);
+		b->skel = NULL;
+		if (!had_pins || attempt)
+			break;
+		/* A layout change under the same ABI number; start over rather than fail. */
+		mdg_warn("pinned maps under %s do not match this build: replacing them", pin_dir);
+		mdg_unpin_all(pin_dir);
+		had_pins = false;
+		if (mdg_pin_dir_make(pin_dir))
+			break;
+	}
+	if (ret == -EPERM || ret == -EACCES)
+		mdg_err("the kernel refused to load the BPF programs (%s): run as root with CAP_BPF, CAP_SYS_ADMIN and CAP_MAC_ADMIN on a kernel booted with bpf in lsm=",
+			strerror(-ret));
+	else
+		mdg_err("cannot load the BPF programs: %s", strerror(-ret));
+	return ret;
+}
+
+int mdg_bpf_attach(struct mdg_bpf *b, enum mdg_pin_kind phase)
+{
+	struct bpf_program *prog;
+	char path[PATH_MAX];
+	struct bpf_link *link;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < mdg_nr_pins; i++) {
+		if (mdg_pins[i].kind != phase)
+			continue;
+		prog = bpf_object__find_program_by_name(b->skel->obj, mdg_pins[i].obj);
+		if (!prog) {
+			mdg_err("the BPF object has no program %s", mdg_pins[i].obj);
+			return -ENOENT;
+		}
+		if (!bpf_program__autoload(prog) || mdg_pinned(b->pin_dir, mdg_pins[i].name))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link)
+			return mdg_err_errno(errno, "cannot attach %s", mdg_pins[i].obj);
+		ret = mdg_pin_path(path, sizeof(path), b->pin_dir, mdg_pins[i].name);
+		if (!ret)
+			ret = bpf_link__pin(link, path);
+		/* The pin keeps it attached; our reference is not needed. */
+		bpf_link__destroy(link);
+		if (ret)
+			return mdg_err_errno(ret, "cannot pin %s", path);
+	}
+	return 0;
+}
+
+/* Runs an iterator to its end and hands each line it printed to fn; 0 or -errno. */
+static int iter_lines(struct mdg_bpf *b, struct bpf_program *prog, union bpf_iter_link_info *info,
+		      void (*fn)(struct mdg_bpf *b, const char *line))
+{
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	char buf[4096], *p, *line;
+	struct bpf_link *link;
+	size_t have = 0;
+	ssize_t n;
+	int fd, ret = 0;
+
+	if (info) {
+		opts.link_info = info;
+		opts.link_info_len = sizeof(*info);
+	}
+	link = bpf_program__attach_iter(prog, info ? &opts : NULL);
+	if (!link)
+		return mdg_err_errno(errno, "cannot create iterator %s", bpf_program__name(prog));
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		ret = mdg_err_errno(errno, "cannot run iterator %s", bpf_program__name(prog));
+		bpf_link__destroy(link);
+		return ret;
+	}
+	/* Lines may straddle reads: keep the unfinished tail for the next one. */
+	while ((n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
+		have += n;
+		buf[have] = '\0';
+		for (line = buf; (p = strchr(line, '\n')); line = p + 1) {
+			*p = '\0';
+			fn(b, line);
+		}
+		have = strlen(line);
+		memmove(buf, line, have);
+		if (have == sizeof(buf) - 1)
+			have = 0;	/* no line is this long: drop it */
+	}
+	if (n < 0)
+		ret = mdg_err_errno(errno, "iterator %s", bpf_program__name(prog));
+	close(fd);
+	bpf_link__destroy(link);
+	return ret;
+}
+
+static void adopt_line(struct mdg_bpf *b, const char *line)
+{
+	mdg_info("adopted: process %s", line);
+	b->adopted++;
+}
+
+int mdg_bpf_adopt(struct mdg_bpf *b)
+{
+	int ret;
+
+	b->adopted = 0;
+	ret = iter_lines(b, b->skel->progs.mdg_adopt, NULL, adopt_line);
+	if (b->adopted)
+		mdg_info("adopted %d VFIO device file(s) in use before this start", b->adopted);
+	return ret;
+}
+
+static void pass_line(struct mdg_bpf *b, const char *line)
+{
+	unsigned long long hi, lo;
+	char uuid[MDG_UUID_LEN];
+	struct mdg_dev_id id;
+	unsigned int tgid;
+
+	if (!strcmp(line, "U")) {
+		b->uncounted = true;
+	} else if (sscanf(line, "%u %llx %llx", &tgid, &hi, &lo) == 3) {
+		id.hi = hi;
+		id.lo = lo;
+		mdg_uuid_format(&id, uuid);
+		mdg_info("released: process %u has no file of %s left", tgid, uuid);
+	}
+}
+
+/*
+ * The release pass: moves the generation on, marks io_uring users, marks every holding a file
+ * table still has, and ends the others (see the iterators at the end of mdevguard.bpf.c).
+ */
+void mdg_bpf_pass(struct mdg_bpf *b)
+{
+	union bpf_iter_link_info info = {};
+
+	b->skel->bss->recheck_asked = 0;
+	__atomic_add_fetch(&b->skel->bss->cfg.pass_gen, 1, __ATOMIC_SEQ_CST);
+	b->uncounted = false;
+	if (iter_lines(b, b->skel->progs.mdg_pass_uring, NULL, pass_line) ||
+	    iter_lines(b, b->skel->progs.mdg_pass_files, NULL, pass_line))
+		return;
+	info.map.map_fd = bpf_map__fd(b->skel->maps.mdg_holders);
+	iter_lines(b, b->skel->progs.mdg_pass_sweep, &info, pass_line);
+}
+
+void mdg_bpf_close(struct mdg_bpf *b)
+{
+	mdevguard__destroy(b->skel);
+	b->skel = NULL;
+}

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "devmap.h"
+#include "log.h"
+
+static int cmp_dev(const void *a, const void *b)
+{
+	const struct mdg_devmap_dev *x = a, *y = b;
+
+	return x->rdev < y->rdev ? -1 : x->rdev > y->rdev;
+}
+
+static int cmp_type(const void *a, const void *b)
+{
+	const struct mdg_devmap_type *x = a, *y = b;
+
+	return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+static void add_major(struct mdg_devmap *m, __u32 major)
+{
+	int i;
+
+	for (i = 0; i < MDG_MAX_MAJORS; i++) {
+		if (m->majors[i] == major)
+			return;
+		if (!m->majors[i]) {
+			m->majors[i] = major;
+			return;
+		}
+	}
+	m->majors_dropped++;
+}
+
+static void fill_dev(const struct mdg_policy *p, const struct mdg_sysfs_dev *d, __u32 rdev,
+		     enum mdg_node node, __u32 index, struct mdg_devmap_dev *e)
+{
+	enum mdg_reason reason;
+
+	memset(e, 0, sizeof(*e));
+	e->rdev = rdev;
+	mdg_uuid_parse(d->uuid, &e->v.id);
+	e->v.type_hash = mdg_type_hash(d->type);
+	snprintf(e->v.type, sizeof(e->v.type), "%s", d->type);
+	snprintf(e->v.uuid, sizeof(e->v.uuid), "%s", d->uuid);
+	e->v.restricted = mdg_policy_restricted(p, d, &reason);
+	e->v.reason = reason;
+	e->v.node = node;
+	e->v.node_index = index;
+	e->v.rdev = rdev;
+}
+
+static void fill_type(const struct mdg_policy *p, const char *type, enum mdg_attr attr,
+		      struct mdg_devmap_type *e)
+{
+	enum mdg_reason reason;
+
+	memset(e, 0, sizeof(*e));
+	e->hash = mdg_type_hash(type);
+	snprintf(e->v.type, sizeof(e->v.type), "%s", type);
+	e->v.restricted = mdg_policy_type_restricted(p, type, attr, &reason);
+	e->v.reason = reason;
+}
+
+int mdg_devmap_build(const struct mdg_sysfs *scan, const struct mdg_policy *p,
+		     const __u32 *majors, struct mdg_devmap *m)
+{
+	const struct mdg_strlist *lists[] = { &p->restrict_devices, &p->allow_devices };
+	size_t i, j, n = 0, t = 0, o = 0, nr_types;
+
+	memset(m, 0, sizeof(*m));
+	if (majors)
+		memcpy(m->majors, majors, sizeof(m->majors));
+	nr_types = scan->nr_types + scan->nr_devs + p->restrict_types.n + p->allow_types.n;
+	m->devs = calloc(scan->nr_devs * 2 + 1, sizeof(*m->devs));
+	m->types = calloc(nr_types + 1, sizeof(*m->types));
+	m->overrides = calloc(lists[0]->n + lists[1]->n + 1, sizeof(*m->overrides));
+	if (!m->devs || !m->types || !m->overrides) {
+		mdg_devmap_free(m);
+		return -ENOMEM;
+	}
+	for (i = 0; i < scan->nr_devs; i++) {
+		const struct mdg_sysfs_dev *d = &scan->devs[i];
+
+		if (d->has_group) {
+			fill_dev(p, d, MDG_MKDEV(d->group_major, d->group_minor), MDG_NODE_GROUP,
+				 d->group, &m->devs[n++]);
+			add_major(m, d->group_major);
+		}
+		if (d->has_cdev) {
+			fill_dev(p, d, MDG_MKDEV(d->cdev_major, d->cdev_minor), MDG_NODE_CDEV,
+				 strtoul(d->cdev_name + 4, NULL, 10), &m->devs[n++]);
+			add_major(m, d->cdev_major);
+		}
+	}
+	m->nr_devs = n;
+	qsort(m->devs, n, sizeof(*m->devs), cmp_dev);
+
+	/* A type named only by the policy is not offered yet: its attribute is unknown, the
+	 * operator's word is not. */
+	for (i = 0; i < scan->nr_types; i++)
+		fill_type(p, scan->types[i].type, scan->types[i].attr, &m->types[t++]);
+	for (i = 0; i < scan->nr_devs; i++)
+		fill_type(p, scan->devs[i].type, scan->devs[i].attr, &m->types[t++]);
+	for (i = 0; i < p->restrict_types.n; i++)
+		fill_type(p, p->restrict_types.v[i], MDG_ATTR_MALFORMED, &m->types[t++]);
+	for (i = 0; i < p->allow_types.n; i++)
+		fill_type(p, p->allow_types.v[i], MDG_ATTR_MALFORMED, &m->types[t++]);
+	qsort(m->types, t, sizeof(*m->types), cmp_type);
+	for (i = 0, j = 0; i < t; i++) {
+		/* a type both offered and named, or seen on several devices: one entry (their
+		 * values agree: an override wins over any attribute) */
+		if (j && m->types[j - 1].hash == m->types[i].hash)
+			continue;
+		m->types[j++] = m->types[i];
+	}
+	m->nr_types = j;
+
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < lists[i]->n; j++) {
+			struct mdg_devmap_override *e = &m->overrides[o];
+
+			if (mdg_uuid_parse(lists[i]->v[j], &e->id))
+				continue;
+			memset(&e->v, 0, sizeof(e->v));
+			mdg_uuid_format(&e->id, e->v.uuid);
+			e->v.restricted = lists[i] == &p->restrict_devices;
+			e->v.reason = MDG_REASON_DEVICE_OVERRIDE;
+			o++;
+		}
+	}
+	m->nr_overrides = o;
+	return 0;
+}
+
+void mdg_devmap_free(struct mdg_devmap *m)
+{
+	free(m->devs);
+	free(m->types);
+	free(m->overrides);
+	memset(m, 0, sizeof(*m));
+}
+
+void mdg_vfio_majors(const char *proc_devices, __u32 *majors)
+{
+	struct mdg_devmap m = {};
+	char line[128], name[64];
+	unsigned int major;
+	bool chars = false;
+	FILE *f;
+
+	memcpy(m.majors, majors, sizeof(m.majors));
+	f = fopen(proc_devices, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Character devices:", 18))
+			chars = true;
+		else if (!strncmp(line, "Block devices:", 14))
+			chars = false;
+		else if (chars && sscanf(line, "%u %63s", &major, name) == 2 &&
+			 (!strcmp(name, "vfio") || !strcmp(name, "vfio-dev")))
+			add_major(&m, major);
+	}
+	fclose(f);
+	memcpy(majors, m.majors, sizeof(m.majors));
+}
+
+/* Writes key -> value unless the map already holds exactly that: decisions read these. */
+static int map_put(int fd, const void *key, const void *value, size_t size)
+{
+	char cur[sizeof(struct mdg_device)];
+
+	if (size <= sizeof(cur) && !bpf_map_lookup_elem(fd, key, cur) && !memcmp(cur, value, size))
+		return 0;
+	return bpf_map_update_elem(fd, key, value, BPF_ANY) ? -errno : 0;
+}
+
+/* Removes the keys of a map that keep() does not find in m. */
+static void map_prune(int fd, size_t key_size, bool (*keep)(const struct mdg_devmap *m,
+							     const void *key),
+		      const struct mdg_devmap *m)
+{
+	char key[32], next[32];
+	bool first = true;
+
+	while (!bpf_map_get_next_key(fd, first ? NULL : key, next)) {
+		if (!keep(m, next)) {
+			/* Deleting the current key would restart the walk; continue from before. */
+			bpf_map_delete_elem(fd, next);
+			continue;
+		}
+		memcpy(key, next, key_size);
+		first = false;
+	}
+}
+
+static bool keep_dev(const struct mdg_devmap *m, const void *key)
+{
+	struct mdg_devmap_dev k = { .rdev = *(const __u32 *)key };
+
+	return bsearch(&k, m->devs, m->nr_devs, sizeof(*m->devs), cmp_dev) != NULL;
+}
+
+static bool keep_type(const struct mdg_devmap *m, const void *key)
+{
+	struct mdg_devmap_type k = { .hash = *(const __u64 *)key };
+
+	return bsearch(&k, m->types, m->nr_types, sizeof(*m->types), cmp_type) != NULL;
+}
+
+static bool keep_override(const struct mdg_devmap *m, const void *key)
+{
+	size_t i;
+
+	for (i = 0; i < m->nr_overrides; i++)
+		if (!memcmp(&m->overrides[i].id, key, sizeof(m->overrides[i].id)))
+			return true;
+	return false;
+}
+
+int mdg_devmap_write(const struct mdg_devmap *m, int devices_fd, int types_fd, int overrides_fd)
+{
+	size_t i;
+	int ret = 0, err;
+
+	for (i = 0; i < m->nr_types; i++) {
+		err = map_put(types_fd, &m->types[i].hash, &m->types[i].v, sizeof(m->types[i].v));
+		if (err && !ret)
+			ret = mdg_err_errno(err, "cannot add type %s to the type map",
+					    m->types[i].v.type);
+	}
+	map_prune(types_fd, sizeof(__u64), keep_type, m);
+	for (i = 0; i < m->nr_overrides; i++) {
+		err = map_put(overrides_fd, &m->overrides[i].id, &m->overrides[i].v,
+			      sizeof(m->overrides[i].v));
+		if (err && !ret)
+			ret = mdg_err_errno(err, "cannot add device override %s",
+					    m->overrides[i].v.uuid);
+	}
+	map_prune(overrides_fd, sizeof(struct mdg_dev_id), keep_override, m);
+	for (i = 0; i < m->nr_devs; i++) {
+		const struct mdg_devmap_dev *d = &m->devs[i];
+
+		err = map_put(devices_fd, &d->rdev, &d->v, sizeof(d->v));
+		if (err) {
+			err = mdg_err_errno(err, "cannot add device %s (%u:%u) to the device map",
+					    d->v.uuid, MDG_MAJOR(d->rdev), MDG_MINOR(d->rdev));
+			if (!ret)
+				ret = err;
+		}
+	}
+	map_prune(devices_fd, sizeof(__u32), keep_dev, m);
+	return ret;
+}

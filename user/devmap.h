@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel side's view of devices and policy, computed from a sysfs scan and the policy (a
+ * pure step, unit-tested), then written into its maps changing only what differs.
+ */
+#ifndef MDG_DEVMAP_H
+#define MDG_DEVMAP_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "mdevguard.h"
+#include "sysfs.h"
+
+struct mdg_devmap_dev {
+	__u32 rdev;
+	struct mdg_device v;
+};
+
+struct mdg_devmap_type {
+	__u64 hash;
+	struct mdg_type v;
+};
+
+struct mdg_devmap_override {
+	struct mdg_dev_id id;
+	struct mdg_override v;
+};
+
+struct mdg_devmap {
+	struct mdg_devmap_dev *devs;		/* sorted by rdev */
+	size_t nr_devs;
+	struct mdg_devmap_type *types;		/* sorted by hash, no duplicates */
+	size_t nr_types;
+	struct mdg_devmap_override *overrides;
+	size_t nr_overrides;
+	__u32 majors[MDG_MAX_MAJORS];		/* VFIO's, then those the nodes have */
+	unsigned int majors_dropped;		/* majors that did not fit */
+};
+
+/*
+ * Builds m from scan and policy, starting from majors (VFIO's own: vfio_majors()); 0 or
+ * -ENOMEM. Every type sysfs offers and every type the policy names gets a type entry; every
+ * device node a device entry; every --restrict-device/--allow-device an override.
+ */
+int mdg_devmap_build(const struct mdg_sysfs *scan, const struct mdg_policy *p,
+		     const __u32 *majors, struct mdg_devmap *m);
+void mdg_devmap_free(struct mdg_devmap *m);
+
+/* VFIO's majors from a /proc/devices-format file: "vfio" and "vfio-dev". */
+void mdg_vfio_majors(const char *proc_devices, __u32 *majors);
+
+/*
+ * Writes m into the three maps: entries that differ, then the removal of entries m does not
+ * have. Returns 0, or the first -errno after one error line per entry that failed.
+ */
+int mdg_devmap_write(const struct mdg_devmap *m, int devices_fd, int types_fd, int overrides_fd);
+
+#endif

@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mdevguard run: the service. Loads and pins the BPF side (bpfobj), keeps its maps in step with
+ * sysfs and the policy (devmap), follows uevents, runs the release passes the kernel side asks
+ * for, prints its decisions (events) and metrics. Pinned state outlives the service, so that
+ * enforcement has no gap across a restart; a new instance adopts the pins it finds.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
+
+#include "bpfobj.h"
+#include "cli.h"
+#include "devmap.h"
+#include "events.h"
+#include "kstate.h"
+#include "log.h"
+#include "mdevguard.skel.h"
+#include "metrics.h"
+#include "uevent.h"
+
+#define MDG_METRICS_INTERVAL_S 5
+#define MDG_PASS_INTERVAL_MS 2000	/* release passes while uncounted holdings remain */
+#define MDG_PASS_SOON_MS 100		/* after the kernel side asked for one */
+
+struct service {
+	struct mdg_opts *o;
+	struct mdg_bpf bpf;
+	struct ring_buffer *rb;
+	struct mdg_events ev;
+	struct mdg_sysfs scan;
+	char *warned;		/* warnings of the previous scan, not repeated */
+	char *warnings;
+	size_t warnings_len;
+	int sig_fd, uevent_fd, ep_fd;
+	int metrics_err;
+	long long pass_due_ms;	/* when the next release pass runs; 0: none planned */
+	bool rescan_due;	/* the kernel side met a type it does not know */
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void warn_collect(void *ctx, const char *fmt, ...)
+{
+	struct service *s = ctx;
+	char line[1024];
+	size_t n;
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n = strlen(line);
+	p = realloc(s->warnings, s->warnings_len + n + 2);
+	if (!p)
+		return;
+	s->warnings = p;
+	memcpy(p + s->warnings_len, line, n);
+	p[s->warnings_len + n] = '\n';
+	p[s->warnings_len + n + 1] = '\0';
+	s->warnings_len += n + 1;
+	/* A sysfs problem is logged when it appears, not on every rescan. */
+	if (!s->warned || !strstr(s->warned, line))
+		mdg_warn("%s", line);
+}
+
+/* Brings the kernel side in line with sysfs and the policy: majors first, then the maps. */
+static int sync_devices(struct service *s)
+{
+	struct mdg_config *cfg = &s->bpf.skel->bss->cfg;
+	struct mdevguard *skel = s->bpf.skel;
+	struct mdg_sysfs scan = {};
+	__u32 majors[MDG_MAX_MAJORS];
+	struct mdg_devmap m;
+	int ret;
+
+	free(s->warned);
+	s->warned = s->warnings;
+	s->warnings = NULL;
+	s->warnings_len = 0;
+	s->rescan_due = false;
+	skel->bss->rescan_asked = 0;
+	ret = mdg_sysfs_scan(s->o->sysfs, &scan, warn_collect, s);
+	if (ret)
+		return mdg_err_errno(ret, "cannot scan %s", s->o->sysfs);
+	memcpy(majors, cfg->majors, sizeof(majors));
+	mdg_vfio_majors("/proc/devices", majors);
+	ret = mdg_devmap_build(&scan, &s->o->policy, majors, &m);
+	if (ret) {
+		mdg_sysfs_free(&scan);
+		return mdg_err_errno(ret, "cannot build the device map");
+	}
+	if (m.majors_dropped)
+		mdg_warn("more than %d character device majors carry VFIO nodes; opens of %u of them are decided at use only",
+			 MDG_MAX_MAJORS, m.majors_dropped);
+	/* A superset filter is harmless: majors before the entries they let through. */
+	memcpy(cfg->majors, m.majors, sizeof(m.majors));
+	__sync_synchronize();
+	ret = mdg_devmap_write(&m, bpf_map__fd(skel->maps.mdg_devices),
+			       bpf_map__fd(skel->maps.mdg_types),
+			       bpf_map__fd(skel->maps.mdg_overrides));
+	mdg_devmap_free(&m);
+	mdg_sysfs_free(&s->scan);
+	s->scan = scan;
+	mdg_events_set_scan(&s->ev, &s->scan);
+	return ret;
+}
+
+/* --broker is kept so that old configurations still start; it has nothing left to exempt. */
+static void warn_brokers(struct service *s)
+{
+	const struct mdg_strlist *b = &s->o->policy.brokers;
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		mdg_warn("broker %s: ignored; holdings follow use, so a process that only opens devices to pass them on holds nothing and needs no exemption",
+			 b->v[i]);
+}
+
+static void apply_config(struct service *s)
+{
+	struct mdg_config *cfg = &s->bpf.skel->bss->cfg;
+
+	cfg->mode = s->o->policy.mode;
+	cfg->audit = s->o->policy.audit;
+	cfg->deny_errno = s->o->policy.deny_errno;
+	cfg->log_allow = s->o->log_allow;
+	cfg->loader_pid = getpid();
+	if (!cfg->loaded_at)
+		cfg->loaded_at = time(NULL);
+	cfg->abi = MDG_ABI_VERSION;
+	cfg->disabled = 0;
+	warn_brokers(s);
+}
+
+static size_t restricted_devices(struct service *s)
+{
+	enum mdg_reason r;
+	size_t n = 0, i;
+
+	for (i = 0; i < s->scan.nr_devs; i++)
+		n += mdg_policy_restricted(&s->o->policy, &s->scan.devs[i], &r);
+	return n;
+}
+
+static void say_ready(struct service *s, const char *what)
+{
+	mdg_info("%s: %zu mdev devices (%zu restricted), mode %s%s, errno %s, pinned under %s",
+		 what, s->scan.nr_devs, restricted_devices(s), mdg_mode_name(s->o->policy.mode),
+		 s->o->policy.audit ? " (audit)" : "", mdg_errno_name(s->o->policy.deny_errno),
+		 s->o->pin_dir);
+	sd_notifyf(0, "READY=1\nSTATUS=enforcing on %zu mdev devices", s->scan.nr_devs);
+}
+
+static int reload(struct service *s)
+{
+	int ret;
+
+	sd_notify(0, "RELOADING=1");
+	ret = mdg_opts_load_policy(s->o);
+	if (ret) {
+		mdg_err("configuration not reloaded; the previous one stays in force");
+		sd_notify(0, "READY=1");
+		return ret;
+	}
+	apply_config(s);
+	ret = sync_devices(s);
+	say_ready(s, "reloaded");
+	return ret;
+}
+
+static void write_metrics(struct service *s)
+{
+	struct mdg_metrics m = {};
+	int ret;
+
+	if (!s->o->metrics_file)
+		return;
+	ret = mdg_stats_read(bpf_map__fd(s->bpf.skel->maps.mdg_stats), &m.stats);
+	if (!ret) {
+		m.devices = s->scan.nr_devs;
+		m.restricted = restricted_devices(s);
+		m.holders = mdg_map_count(bpf_map__fd(s->bpf.skel->maps.mdg_holders),
+					  sizeof(struct mdg_holder_key));
+		m.mode = s->o->policy.mode;
+		m.audit = s->o->policy.audit;
+		ret = mdg_metrics_write(s->o->metrics_file, &m);
+	}
+	/* Said once per kind of failure, not every few seconds. */
+	if (ret && ret != s->metrics_err)
+		mdg_warn("cannot write metrics to %s: %s", s->o->metrics_file, strerror(-ret));
+	s->metrics_err = ret;
+}
+
+static void run_pass(struct service *s)
+{
+	mdg_bpf_pass(&s->bpf);
+	s->pass_due_ms = s->bpf.uncounted ? now_ms() + MDG_PASS_INTERVAL_MS : 0;
+}
+
+/* Ring buffer records: decisions to print, and the kernel side's requests. */
+static int on_event(void *ctx, void *data, size_t len)
+{
+	const struct mdg_event *e = data;
+	struct service *s = ctx;
+	long long soon = now_ms() + MDG_PASS_SOON_MS;
+
+	if (len < sizeof(e->kind))
+		return 0;
+	switch (e->kind) {
+	case MDG_EV_RECHECK:
+		if (!s->pass_due_ms || s->pass_due_ms > soon)
+			s->pass_due_ms = soon;
+		return 0;
+	case MDG_EV_UNKNOWN_TYPE:
+		s->rescan_due = true;
+		return 0;
+	default:
+		return mdg_events_handle(&s->ev, data, len);
+	}
+}
+
+static int ep_add(int ep, int fd)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) ? -errno : 0;
+}
+
+static int setup_fds(struct service *s)
+{
+	sigset_t mask;
+	int ret;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return mdg_err_errno(errno, "cannot block signals");
+	s->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sig_fd < 0)
+		return mdg_err_errno(errno, "cannot open a signalfd");
+	s->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->ep_fd < 0)
+		return mdg_err_errno(errno, "cannot open an epoll fd");
+	ret = ep_add(s->ep_fd, s->sig_fd);
+	if (ret)
+		return mdg_err_errno(ret, "epoll_ctl");
+	s->uevent_fd = mdg_uevent_open();
+	if (s->uevent_fd < 0) {
+		mdg_warn("cannot listen to kernel uevents (%s): hotplug is seen by the periodic rescan only",
+			 strerror(-s->uevent_fd));
+	} else {
+		ret = ep_add(s->ep_fd, s->uevent_fd);
+		if (ret)
+			return mdg_err_errno(ret, "epoll_ctl");
+	}
+	s->rb = ring_buffer__new(bpf_map__fd(s->bpf.skel->maps.mdg_events), on_event, s, NULL);
+	if (!s->rb)
+		return mdg_err_errno(errno, "cannot open the event ring buffer");
+	ret = ep_add(s->ep_fd, ring_buffer__epoll_fd(s->rb));
+	return ret ? mdg_err_errno(ret, "epoll_ctl") : 0;
+}
+
+static int event_loop(struct service *s)
+{
+	time_t next_scan = time(NULL) + s->o->rescan_s, next_metrics = time(NULL);
+	struct signalfd_siginfo si;
+	struct epoll_event evs[4];
+	int n, i, timeout;
+
+	for (;;) {
+		if (s->o->metrics_file && time(NULL) >= next_metrics) {
+			write_metrics(s);
+			next_metrics = time(NULL) + MDG_METRICS_INTERVAL_S;
+		}
+		timeout = (int)(next_scan - time(NULL)) * 1000;
+		if (s->o->metrics_file && (next_metrics - time(NULL)) * 1000 < timeout)
+			timeout = (int)(next_metrics - time(NULL)) * 1000;
+		if (s->pass_due_ms && s->pass_due_ms - now_ms() < timeout)
+			timeout = (int)(s->pass_due_ms - now_ms());
+		if (timeout < 0)
+			timeout = 0;
+		n = epoll_wait(s->ep_fd, evs, 4, timeout);
+		if (n < 0 && errno != EINTR)
+			return mdg_err_errno(errno, "epoll_wait");
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == s->sig_fd) {
+				if (read(fd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					reload(s);
+					continue;
+				}
+				mdg_info("stopping on signal %d", si.ssi_signo);
+				return 0;
+			}
+			if (fd == s->uevent_fd) {
+				if (mdg_uevent_drain(fd))
+					sync_devices(s);
+				continue;
+			}
+			ring_buffer__consume(s->rb);
+		}
+		if (s->rescan_due || time(NULL) >= next_scan) {
+			sync_devices(s);
+			next_scan = time(NULL) + s->o->rescan_s;
+		}
+		if (s->pass_due_ms && now_ms() >= s->pass_due_ms)
+			run_pass(s);
+	}
+}
+
+/* Loads, fills, adopts, attaches in the order that leaves no holding without its end. */
+static int start(struct service *s)
+{
+	int ret;
+
+	ret = mdg_bpf_load(&s->bpf, s->o->pin_dir);
+	if (ret)
+		return ret;
+	mdg_events_init(&s->ev, s->o->log_format);
+	apply_config(s);
+	ret = setup_fds(s);
+	/* Uevents are already queued on the socket: nothing created from here on is missed. */
+	if (!ret)
+		ret = sync_devices(s);
+	if (!ret)
+		ret = mdg_bpf_attach(&s->bpf, MDG_PIN_LINK_RELEASE);
+	if (!ret)
+		ret = mdg_bpf_adopt(&s->bpf);
+	if (!ret)
+		ret = mdg_bpf_attach(&s->bpf, MDG_PIN_LINK_DECIDE);
+	/* Uses that slipped in between the first pass and the attach. */
+	if (!ret)
+		ret = mdg_bpf_adopt(&s->bpf);
+	return ret;
+}
+
+int mdg_cmd_run(struct mdg_opts *o, int argc, char **argv)
+{
+	struct service s = { .o = o, .sig_fd = -1, .uevent_fd = -1, .ep_fd = -1 };
+	int ret;
+
+	mdg_bpf_log_libbpf();
+	if (geteuid() != 0) {
+		mdg_err("run needs root (CAP_BPF, CAP_SYS_ADMIN, CAP_MAC_ADMIN)");
+		return 1;
+	}
+	ret = mdg_bpf_check_kernel();
+	if (!ret)
+		ret = mdg_pin_dir_make(o->pin_dir);
+	if (ret)
+		return 1;
+	ret = start(&s);
+	if (!ret) {
+		s.bpf.skel->bss->cfg.ready = 1;
+		say_ready(&s, "ready");
+		/* Holdings only a pass can end may be pinned from before; and no request is pending. */
+		run_pass(&s);
+		ret = event_loop(&s);
+		ring_buffer__consume(s.rb);
+		write_metrics(&s);
+	}
+	sd_notify(0, "STOPPING=1");
+	ring_buffer__free(s.rb);
+	if (o->unload_on_exit && s.bpf.skel) {
+		mdg_info("unloading: removing %s", o->pin_dir);
+		s.bpf.skel->bss->cfg.disabled = 1;
+		mdg_unpin_all(o->pin_dir);
+	}
+	mdg_bpf_close(&s.bpf);
+	mdg_sysfs_free(&s.scan);
+	free(s.warned);
+	free(s.warnings);
+	if (s.uevent_fd >= 0)
+		close(s.uevent_fd);
+	if (s.sig_fd >= 0)
+		close(s.sig_fd);
+	if (s.ep_fd >= 0)
+		close(s.ep_fd);
+	return ret ? 1 : 0;
+}
