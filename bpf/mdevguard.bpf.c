@@ -57,7 +57,7 @@ __u32 rescan_asked;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 8192);		/* a group node and a cdev for each of 4,096 mdevs */
 	__type(key, __u32);			/* rdev, kernel encoding */
 	__type(value, struct mdg_device);
 } mdg_devices SEC(".maps");

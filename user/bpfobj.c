@@ -23,8 +23,8 @@
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	mdg_vlog(level == LIBBPF_WARN ? MDG_LOG_WARN :
-		 level == LIBBPF_INFO ? MDG_LOG_DEBUG : MDG_LOG_DEBUG, fmt, ap);
+	/* libbpf's INFO is a walk through its loading steps: debug for us, like its DEBUG. */
+	mdg_vlog(level == LIBBPF_WARN ? MDG_LOG_WARN : MDG_LOG_DEBUG, fmt, ap);
 	return 0;
 }
 
@@ -133,12 +133,14 @@ static void verifier_log_setup(struct bpf_object *obj)
 
 static void verifier_log_write(void)
 {
+	bool lost;
 	FILE *f;
 
 	if (!vlog_buf || !vlog_file || !(f = fopen(vlog_file, "we")))
 		return;
-	fputs(vlog_buf, f);
-	fclose(f);
+	lost = fputs(vlog_buf, f) == EOF;
+	if (fclose(f) == EOF || lost)
+		mdg_warn("cannot write the verifier log to %s: %m", vlog_file);
 }
 
 /* How much the verifier walked for each program: its cost, which the start pays (SPEC §7). */
@@ -185,16 +187,45 @@ static int set_pin_paths(struct mdg_bpf *b)
 	return 0;
 }
 
+/*
+ * For the VM suite's fault matrix: MDG_MAP_ENTRIES=devices:8,holders:4,... sizes those maps
+ * (their pin names) down, so that a test can fill them. Nothing else reads it.
+ */
+static void map_entries_from_env(struct mdg_bpf *b)
+{
+	const char *spec = getenv("MDG_MAP_ENTRIES");
+	struct bpf_map *map;
+	char name[32];
+	unsigned int n;
+	size_t i;
+	int used;
+
+	/* NOLINTNEXTLINE(cert-err34-c): a test's knob; what does not parse ends the list */
+	while (spec && sscanf(spec, "%31[a-z_]:%u%n", name, &n, &used) == 2) {
+		for (i = 0; i < mdg_nr_pins; i++) {
+			if (mdg_pins[i].kind != MDG_PIN_MAP || strcmp(mdg_pins[i].name, name) != 0)
+				continue;
+			map = bpf_object__find_map_by_name(b->skel->obj, mdg_pins[i].obj);
+			if (map && !bpf_map__set_max_entries(map, n))
+				mdg_warn("MDG_MAP_ENTRIES: map %s sized to %u entries", name, n);
+		}
+		spec += used;
+		spec += *spec == ',';
+	}
+}
+
 int mdg_bpf_load(struct mdg_bpf *b, const char *pin_dir)
 {
-	bool had_pins = mdg_pinned(pin_dir, MDG_PIN_CONFIG);
-	struct mdg_config cfg = {};
-	int ret, attempt, abi = -1;
+	int ret, attempt, abi = mdg_kstate_pinned_abi(pin_dir);
+	bool had_pins = abi != -ENOENT;
 	long long t0;
 
 	b->pin_dir = pin_dir;
-	if (had_pins && !mdg_kstate_config(pin_dir, &cfg))
-		abi = cfg.abi;
+	if (abi == -EPROTO) {
+		mdg_err("%s/%s is not mdevguard's: it is left alone; name another pin dir with --pin-dir",
+			pin_dir, MDG_PIN_CONFIG);
+		return -EEXIST;
+	}
 	if (had_pins && abi != MDG_ABI_VERSION) {
 		mdg_warn("pinned state under %s was made by an incompatible mdevguard (ABI %d, this is %d): replacing it; the holdings it recorded are dropped",
 			 pin_dir, abi, MDG_ABI_VERSION);
@@ -217,6 +248,10 @@ int mdg_bpf_load(struct mdg_bpf *b, const char *pin_dir)
 		/* 32-bit ioctls have a hook of their own since 6.8 and 6.1.y: judged there too. */
 		bpf_program__set_autoload(b->skel->progs.mdg_file_ioctl_compat,
 					  kernel_has("bpf_lsm_file_ioctl_compat"));
+		/* A new config map says whose it is from its creation: a start killed before it
+		 * configured anything leaves pins the next one recognises. (Reused pins keep theirs.) */
+		b->skel->bss->cfg.abi = MDG_ABI_VERSION;
+		map_entries_from_env(b);
 		ret = set_pin_paths(b);
 		t0 = now_ms();
 		if (!ret)
@@ -245,11 +280,79 @@ int mdg_bpf_load(struct mdg_bpf *b, const char *pin_dir)
 	return ret;
 }
 
+/* The tag (a hash of the instructions, map references left out) of a pinned link's program. */
+static int pinned_tag(const char *path, __u8 tag[BPF_TAG_SIZE])
+{
+	struct bpf_link_info link = {};
+	struct bpf_prog_info prog = {};
+	__u32 len = sizeof(link);
+	int fd, pfd, ret = 0;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &link, &len))
+		ret = -errno;
+	close(fd);
+	if (ret)
+		return ret;
+	pfd = bpf_prog_get_fd_by_id(link.prog_id);
+	if (pfd < 0)
+		return -errno;
+	len = sizeof(prog);
+	if (bpf_obj_get_info_by_fd(pfd, &prog, &len))
+		ret = -errno;
+	else
+		memcpy(tag, prog.tag, BPF_TAG_SIZE);
+	close(pfd);
+	return ret;
+}
+
+static bool runs_ours(const char *path, struct bpf_program *prog)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	__u8 tag[BPF_TAG_SIZE];
+
+	return !pinned_tag(path, tag) &&
+	       !bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) &&
+	       !memcmp(tag, info.tag, BPF_TAG_SIZE);
+}
+
+/*
+ * Attaches prog and pins its link at path. Over an existing pin (a link of an earlier build),
+ * the new link is pinned under a temporary name and renamed over the old one: both programs
+ * decide for a moment, never neither. LSM and tracing links cannot swap their program in place
+ * (bpf_link_update serves other link types).
+ */
+static int attach_pin(struct bpf_program *prog, const char *path, bool replace)
+{
+	char tmp[PATH_MAX + 8];
+	struct bpf_link *link;
+	int ret;
+
+	link = bpf_program__attach(prog);
+	if (!link)
+		return mdg_err_errno(errno, "cannot attach %s", bpf_program__name(prog));
+	snprintf(tmp, sizeof(tmp), "%s" MDG_PIN_NEW_SUFFIX, path);
+	unlink(tmp);
+	ret = bpf_link__pin(link, replace ? tmp : path);
+	if (!ret && replace && rename(tmp, path))
+		ret = -errno;
+	/* The pin keeps it attached; our reference is not needed. */
+	bpf_link__destroy(link);
+	if (ret) {
+		unlink(tmp);
+		return mdg_err_errno(ret, "cannot pin %s", path);
+	}
+	return 0;
+}
+
 int mdg_bpf_attach(struct mdg_bpf *b, enum mdg_pin_kind phase)
 {
 	struct bpf_program *prog;
 	char path[PATH_MAX];
-	struct bpf_link *link;
+	bool pinned;
 	size_t i;
 	int ret;
 
@@ -261,18 +364,20 @@ int mdg_bpf_attach(struct mdg_bpf *b, enum mdg_pin_kind phase)
 			mdg_err("the BPF object has no program %s", mdg_pins[i].obj);
 			return -ENOENT;
 		}
-		if (!bpf_program__autoload(prog) || mdg_pinned(b->pin_dir, mdg_pins[i].name))
+		if (!bpf_program__autoload(prog))
 			continue;
-		link = bpf_program__attach(prog);
-		if (!link)
-			return mdg_err_errno(errno, "cannot attach %s", mdg_pins[i].obj);
 		ret = mdg_pin_path(path, sizeof(path), b->pin_dir, mdg_pins[i].name);
-		if (!ret)
-			ret = bpf_link__pin(link, path);
-		/* The pin keeps it attached; our reference is not needed. */
-		bpf_link__destroy(link);
 		if (ret)
-			return mdg_err_errno(ret, "cannot pin %s", path);
+			return mdg_err_errno(ret, "pin dir %s", b->pin_dir);
+		pinned = mdg_pinned(b->pin_dir, mdg_pins[i].name);
+		if (pinned && runs_ours(path, prog))
+			continue;
+		if (pinned)
+			mdg_info("%s runs another build's program: replacing it with this one's",
+				 path);
+		ret = attach_pin(prog, path, pinned);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -347,12 +452,15 @@ static void pass_line(struct mdg_bpf *b, const char *line)
 
 	if (!strcmp(line, "U")) {
 		b->uncounted = true;
-	} else if (sscanf(line, "%u %llx %llx", &tgid, &hi, &lo) == 3) {
-		id.hi = hi;
-		id.lo = lo;
-		mdg_uuid_format(&id, uuid);
-		mdg_info("released: process %u has no file of %s left", tgid, uuid);
+		return;
 	}
+	/* NOLINTNEXTLINE(cert-err34-c): the pass's own output, in bounds by construction */
+	if (sscanf(line, "%u %llx %llx", &tgid, &hi, &lo) != 3)
+		return;
+	id.hi = hi;
+	id.lo = lo;
+	mdg_uuid_format(&id, uuid);
+	mdg_info("released: process %u has no file of %s left", tgid, uuid);
 }
 
 /*

@@ -171,7 +171,6 @@ int mdg_cmd_check(struct mdg_opts *o, int nr, char **uuids)
 		mdg_sysfs_free(&s);
 		return EXIT_BAD_INPUT;
 	}
-	ret = 0;
 	for (i = 0; i < nr; i++) {
 		char norm[MDG_UUID_LEN];
 

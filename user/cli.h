@@ -35,6 +35,6 @@ int mdg_cmd_run(struct mdg_opts *o, int argc, char **argv);
 int mdg_cmd_status(struct mdg_opts *o, int argc, char **argv);
 int mdg_cmd_unload(struct mdg_opts *o, int argc, char **argv);
 int mdg_cmd_list(struct mdg_opts *o, int argc, char **argv);
-int mdg_cmd_check(struct mdg_opts *o, int argc, char **argv);
+int mdg_cmd_check(struct mdg_opts *o, int nr, char **uuids);
 
 #endif

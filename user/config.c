@@ -118,7 +118,7 @@ static void strlist_del(struct mdg_strlist *l, const char *s)
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
-		if (strcmp(l->v[i], s))
+		if (strcmp(l->v[i], s) != 0)
 			continue;
 		free(l->v[i]);
 		memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
@@ -567,7 +567,7 @@ int mdg_policy_load_file(struct mdg_policy *p, const char *path, char *err, size
 		return ret;
 	}
 	ret = mdg_policy_load_stream(p, f, path, err, errlen);
-	fclose(f);
+	(void)fclose(f); /* read only: nothing to lose if closing fails */
 	return ret;
 }
 

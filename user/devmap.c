@@ -115,10 +115,18 @@ int mdg_devmap_build(const struct mdg_sysfs *scan, const struct mdg_policy *p,
 		fill_type(p, p->allow_types.v[i], MDG_ATTR_MALFORMED, &m->types[t++]);
 	qsort(m->types, t, sizeof(*m->types), cmp_type);
 	for (i = 0, j = 0; i < t; i++) {
-		/* a type both offered and named, or seen on several devices: one entry (their
-		 * values agree: an override wins over any attribute) */
-		if (j && m->types[j - 1].hash == m->types[i].hash)
+		struct mdg_devmap_type *prev = j ? &m->types[j - 1] : NULL;
+
+		/*
+		 * A type both offered and named, or seen on several devices: one entry. Their
+		 * values agree (an override wins over any attribute) unless two names share a
+		 * hash, as names cut to what the kernel side reads do: then restricted wins.
+		 */
+		if (prev && prev->hash == m->types[i].hash) {
+			if (m->types[i].v.restricted && !prev->v.restricted)
+				prev->v = m->types[i].v;
 			continue;
+		}
 		m->types[j++] = m->types[i];
 	}
 	m->nr_types = j;
@@ -165,11 +173,12 @@ void mdg_vfio_majors(const char *proc_devices, __u32 *majors)
 			chars = true;
 		else if (!strncmp(line, "Block devices:", 14))
 			chars = false;
+		/* NOLINTNEXTLINE(cert-err34-c): the kernel's text; majors are below 4096 */
 		else if (chars && sscanf(line, "%u %63s", &major, name) == 2 &&
 			 (!strcmp(name, "vfio") || !strcmp(name, "vfio-dev")))
 			add_major(&m, major);
 	}
-	fclose(f);
+	(void)fclose(f); /* read only: nothing to lose */
 	memcpy(majors, m.majors, sizeof(m.majors));
 }
 
@@ -188,7 +197,7 @@ static void map_prune(int fd, size_t key_size, bool (*keep)(const struct mdg_dev
 							     const void *key),
 		      const struct mdg_devmap *m)
 {
-	char key[32], next[32];
+	char key[32] = { 0 }, next[32];
 	bool first = true;
 
 	while (!bpf_map_get_next_key(fd, first ? NULL : key, next)) {
@@ -228,8 +237,9 @@ static bool keep_override(const struct mdg_devmap *m, const void *key)
 
 int mdg_devmap_write(const struct mdg_devmap *m, int devices_fd, int types_fd, int overrides_fd)
 {
-	size_t i;
-	int ret = 0, err;
+	const struct mdg_devmap_dev *first = NULL;
+	size_t i, failed = 0;
+	int ret = 0, err, first_err = 0;
 
 	for (i = 0; i < m->nr_types; i++) {
 		err = map_put(types_fd, &m->types[i].hash, &m->types[i].v, sizeof(m->types[i].v));
@@ -246,17 +256,21 @@ int mdg_devmap_write(const struct mdg_devmap *m, int devices_fd, int types_fd, i
 					    m->overrides[i].v.uuid);
 	}
 	map_prune(overrides_fd, sizeof(struct mdg_dev_id), keep_override, m);
+	/* Gone nodes first: their room is for the new ones. */
+	map_prune(devices_fd, sizeof(__u32), keep_dev, m);
 	for (i = 0; i < m->nr_devs; i++) {
 		const struct mdg_devmap_dev *d = &m->devs[i];
 
 		err = map_put(devices_fd, &d->rdev, &d->v, sizeof(d->v));
-		if (err) {
-			err = mdg_err_errno(err, "cannot add device %s (%u:%u) to the device map",
-					    d->v.uuid, MDG_MAJOR(d->rdev), MDG_MINOR(d->rdev));
-			if (!ret)
-				ret = err;
+		if (err && !failed++) {
+			first = d;
+			first_err = err;
 		}
 	}
-	map_prune(devices_fd, sizeof(__u32), keep_dev, m);
+	/* One line, not one per node: a full map fails thousands at once. */
+	if (failed)
+		mdg_err("cannot add %zu of %zu device nodes to the device map (the first: %s, %u:%u): %s; opens of those nodes are not checked, their use is",
+			failed, m->nr_devs, first->v.uuid, MDG_MAJOR(first->rdev),
+			MDG_MINOR(first->rdev), strerror(-first_err));
 	return ret;
 }

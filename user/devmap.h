@@ -52,7 +52,10 @@ void mdg_vfio_majors(const char *proc_devices, __u32 *majors);
 
 /*
  * Writes m into the three maps: entries that differ, then the removal of entries m does not
- * have. Returns 0, or the first -errno after one error line per entry that failed.
+ * have. Returns 0, or the first -errno of a type or override that could not be written (one
+ * error line each). Device nodes that do not fit are reported in one error line and do not
+ * fail the write: an open of such a node is let through, but the use of the device through it
+ * is decided from the kernel's own record of the device (SPEC §6), so the start goes on.
  */
 int mdg_devmap_write(const struct mdg_devmap *m, int devices_fd, int types_fd, int overrides_fd);
 

@@ -170,6 +170,7 @@ int mdg_events_handle(void *ctx, void *data, size_t len)
 	if (mdg_event_format(e, exe, node, ev->fmt, line, sizeof(line)) < 0)
 		return 0;
 	printf("%s\n", line);
-	fflush(stdout);
+	/* nowhere better to report a failing stdout; stderr's log goes the same way */
+	(void)fflush(stdout);
 	return 0;
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,15 +80,42 @@ static int read_config(int fd, struct mdg_config *cfg)
 	return ret;
 }
 
-int mdg_kstate_config(const char *dir, struct mdg_config *cfg)
+/*
+ * libbpf names an object's .bss map after the object, cut to fit: "mdevguar.bss" with libbpf
+ * 1.1, longer with later ones.
+ */
+static bool config_map_name(const char *name)
 {
-	int fd = open_checked(dir, &expects[0]), ret;
+	size_t n = strlen(name);
 
+	return !strncmp(name, "mdevgua", 7) && n > 4 && !strcmp(name + n - 4, ".bss");
+}
+
+int mdg_kstate_pinned_abi(const char *dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0, abi = 0;
+	char path[PATH_MAX];
+	void *buf;
+	int fd, ret;
+
+	if (mdg_pin_path(path, sizeof(path), dir, MDG_PIN_CONFIG))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return fd;
-	ret = read_config(fd, cfg);
+		return errno == ENOENT ? -ENOENT : -EPROTO;
+	ret = bpf_obj_get_info_by_fd(fd, &info, &len) ? -EPROTO : 0;
+	if (!ret && (info.type != BPF_MAP_TYPE_ARRAY || info.key_size != sizeof(__u32) ||
+		     info.value_size < sizeof(abi) || !config_map_name(info.name)))
+		ret = -EPROTO;
+	buf = ret ? NULL : calloc(1, info.value_size);
+	if (!ret && (!buf || bpf_map_lookup_elem(fd, &zero, buf)))
+		ret = -EPROTO;
+	if (!ret)
+		memcpy(&abi, buf, sizeof(abi));
+	free(buf);
 	close(fd);
-	return ret;
+	return ret ? ret : (int)(abi & INT_MAX);
 }
 
 int mdg_kstate_disable(const char *dir)
@@ -114,16 +143,19 @@ int mdg_kstate_disable(const char *dir)
 	return ret;
 }
 
+static void close_slot(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 void mdg_kstate_close(struct mdg_kstate *k)
 {
-	int *fds[] = { &k->config, &k->devices, &k->holders, &k->stats };
-	size_t i;
-
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
-	}
+	close_slot(&k->config);
+	close_slot(&k->devices);
+	close_slot(&k->holders);
+	close_slot(&k->stats);
 }
 
 int mdg_kstate_open(const char *dir, struct mdg_kstate *k)
@@ -209,12 +241,58 @@ unsigned long long mdg_map_memory(int fd)
 	f = fopen(path, "re");
 	if (f) {
 		while (fgets(line, sizeof(line), f)) {
+			/* NOLINTNEXTLINE(cert-err34-c): the kernel's text */
 			if (sscanf(line, "memlock: %llu", &v) == 1)
 				break;
 		}
-		fclose(f);
+		(void)fclose(f); /* read only */
 	}
 	if (!v && !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_MAP_TYPE_RINGBUF)
 		v = info.max_entries + 2ULL * sysconf(_SC_PAGESIZE);
 	return v;
+}
+
+/* Whether one fd of /proc/PID/fdinfo is a BPF map with this id. */
+static bool fdinfo_has_map(int dirfd, const char *name, __u32 id)
+{
+	char line[128];
+	bool found = false;
+	unsigned int v;
+	FILE *f;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return false;
+	}
+	while (!found && fgets(line, sizeof(line), f))
+		/* NOLINTNEXTLINE(cert-err34-c): the kernel's text */
+		found = sscanf(line, "map_id: %u", &v) == 1 && v == id;
+	(void)fclose(f); /* read only */
+	return found;
+}
+
+bool mdg_kstate_loader_running(const struct mdg_kstate *k)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[64];
+	struct dirent *e;
+	bool found = false;
+	DIR *dp;
+
+	if (!k->cfg.loader_pid || k->config < 0 || bpf_obj_get_info_by_fd(k->config, &info, &len))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/fdinfo", k->cfg.loader_pid);
+	dp = opendir(path);
+	if (!dp)
+		return false;
+	while (!found && (e = readdir(dp)))
+		found = e->d_name[0] != '.' && fdinfo_has_map(dirfd(dp), e->d_name, info.id);
+	closedir(dp);
+	return found;
 }

@@ -25,11 +25,20 @@ struct mdg_kstate {
 int mdg_kstate_open(const char *dir, struct mdg_kstate *k);
 void mdg_kstate_close(struct mdg_kstate *k);
 
-/* The config of a pin dir's .bss map, checked the same way; -ENOENT when there is none. */
-int mdg_kstate_config(const char *dir, struct mdg_config *cfg);
+/*
+ * The ABI version in the config pinned under dir by any build of mdevguard, without logging:
+ * -ENOENT when there is none, -EPROTO when the pin there is not mdevguard's.
+ */
+int mdg_kstate_pinned_abi(const char *dir);
 
 /* Stops every decision of the kernel side under dir at once (unload's first step); 0 or -errno. */
 int mdg_kstate_disable(const char *dir);
+
+/*
+ * Whether the loader that cfg names still runs: its pid holds the pinned config map open (a
+ * pid alone may have been reused by another process).
+ */
+bool mdg_kstate_loader_running(const struct mdg_kstate *k);
 
 /* Sum of the per-CPU counters of the stats map; 0 or -errno. */
 int mdg_stats_read(int fd, struct mdg_stats *sum);

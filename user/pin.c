@@ -140,7 +140,7 @@ bool mdg_pin_dir_ours(const char *dir)
 	if (!d)
 		return false;
 	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
 			empty = false;
 			break;
 		}
@@ -200,6 +200,14 @@ int mdg_unpin_all(const char *dir)
 			continue;
 		if (unlink(path) && errno != ENOENT)
 			ret = mdg_err_errno(errno, "cannot remove %s", path);
+		/* a link's temporary name, had a start died between pinning and renaming it */
+		if (mdg_pins[i].kind != MDG_PIN_MAP &&
+		    strlen(path) + strlen(MDG_PIN_NEW_SUFFIX) < sizeof(path)) {
+			/* the test above leaves room for the suffix */
+			/* NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.strcpy) */
+			strcat(path, MDG_PIN_NEW_SUFFIX);
+			unlink(path);
+		}
 	}
 	if (rmdir(dir) && errno != ENOENT) {
 		if (errno == ENOTEMPTY)

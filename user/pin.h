@@ -30,6 +30,11 @@ extern const size_t mdg_nr_pins;
 
 /* Pin names the commands read. */
 #define MDG_PIN_CONFIG		"config"
+/*
+ * A replacement link is pinned as <name>_swap and renamed over <name>. Not ".new": bpffs refuses a
+ * name with a dot in it (bpf_lookup(), EPERM), keeping dots for its own files.
+ */
+#define MDG_PIN_NEW_SUFFIX	"_swap"
 #define MDG_PIN_DEVICES		"devices"
 #define MDG_PIN_TYPES		"types"
 #define MDG_PIN_OVERRIDES	"overrides"

@@ -47,7 +47,25 @@ struct service {
 	int metrics_err;
 	long long pass_due_ms;	/* when the next release pass runs; 0: none planned */
 	bool rescan_due;	/* the kernel side met a type it does not know */
+	unsigned long scans;
+	__u64 lost_said;	/* lost events already reported */
 };
+
+/*
+ * For the VM suite's fault matrix: MDG_FAULT=STAGE kills the service with SIGKILL when it gets
+ * there (loaded, filled, release-attached, adopted, decide-attached, rescan), as a crash or an
+ * OOM kill would. Nothing else reads it.
+ */
+static void fault_point(const char *stage)
+{
+	const char *want = getenv("MDG_FAULT");
+
+	if (!want || strcmp(want, stage) != 0)
+		return;
+	mdg_warn("MDG_FAULT=%s: killing this process", stage);
+	(void)fflush(NULL);
+	(void)raise(SIGKILL);
+}
 
 static long long now_ms(void)
 {
@@ -114,6 +132,8 @@ static int sync_devices(struct service *s)
 	/* A superset filter is harmless: majors before the entries they let through. */
 	memcpy(cfg->majors, m.majors, sizeof(m.majors));
 	__sync_synchronize();
+	if (s->scans++)
+		fault_point("rescan");
 	ret = mdg_devmap_write(&m, bpf_map__fd(skel->maps.mdg_devices),
 			       bpf_map__fd(skel->maps.mdg_types),
 			       bpf_map__fd(skel->maps.mdg_overrides));
@@ -281,21 +301,42 @@ static int setup_fds(struct service *s)
 	return ret ? mdg_err_errno(ret, "epoll_ctl") : 0;
 }
 
+/* Decision records the ring buffer had no room for, as the kernel side counted them. */
+static __u64 lost_events(struct service *s)
+{
+	struct mdg_stats st;
+
+	return mdg_stats_read(bpf_map__fd(s->bpf.skel->maps.mdg_stats), &st) ? s->lost_said :
+									       st.lost_events;
+}
+
+static void say_lost(struct service *s)
+{
+	__u64 lost = lost_events(s);
+
+	if (lost <= s->lost_said)
+		return;
+	mdg_warn("%llu decision event(s) lost since the last report: the ring buffer was full; status and the metrics count every decision",
+		 (unsigned long long)(lost - s->lost_said));
+	s->lost_said = lost;
+}
+
 static int event_loop(struct service *s)
 {
-	time_t next_scan = time(NULL) + s->o->rescan_s, next_metrics = time(NULL);
+	time_t next_scan = time(NULL) + s->o->rescan_s, next_tick = time(NULL);
 	struct signalfd_siginfo si;
 	struct epoll_event evs[4];
 	int n, i, timeout;
 
 	for (;;) {
-		if (s->o->metrics_file && time(NULL) >= next_metrics) {
+		if (time(NULL) >= next_tick) {
 			write_metrics(s);
-			next_metrics = time(NULL) + MDG_METRICS_INTERVAL_S;
+			say_lost(s);
+			next_tick = time(NULL) + MDG_METRICS_INTERVAL_S;
 		}
 		timeout = (int)(next_scan - time(NULL)) * 1000;
-		if (s->o->metrics_file && (next_metrics - time(NULL)) * 1000 < timeout)
-			timeout = (int)(next_metrics - time(NULL)) * 1000;
+		if ((next_tick - time(NULL)) * 1000 < timeout)
+			timeout = (int)(next_tick - time(NULL)) * 1000;
 		if (s->pass_due_ms && s->pass_due_ms - now_ms() < timeout)
 			timeout = (int)(s->pass_due_ms - now_ms());
 		if (timeout < 0)
@@ -340,22 +381,32 @@ static int start(struct service *s)
 	ret = mdg_bpf_load(&s->bpf, s->o->pin_dir);
 	if (ret)
 		return ret;
+	fault_point("loaded");
+	/* Pinned counters outlive a start: what an earlier one lost is not reported again. */
+	s->lost_said = lost_events(s);
 	mdg_events_init(&s->ev, s->o->log_format);
 	apply_config(s);
 	ret = setup_fds(s);
 	/* Uevents are already queued on the socket: nothing created from here on is missed. */
 	if (!ret)
 		ret = sync_devices(s);
-	if (!ret)
-		ret = mdg_bpf_attach(&s->bpf, MDG_PIN_LINK_RELEASE);
-	if (!ret)
-		ret = mdg_bpf_adopt(&s->bpf);
-	if (!ret)
-		ret = mdg_bpf_attach(&s->bpf, MDG_PIN_LINK_DECIDE);
+	if (ret)
+		return ret;
+	fault_point("filled");
+	ret = mdg_bpf_attach(&s->bpf, MDG_PIN_LINK_RELEASE);
+	if (ret)
+		return ret;
+	fault_point("release-attached");
+	ret = mdg_bpf_adopt(&s->bpf);
+	if (ret)
+		return ret;
+	fault_point("adopted");
+	ret = mdg_bpf_attach(&s->bpf, MDG_PIN_LINK_DECIDE);
+	if (ret)
+		return ret;
+	fault_point("decide-attached");
 	/* Uses that slipped in between the first pass and the attach. */
-	if (!ret)
-		ret = mdg_bpf_adopt(&s->bpf);
-	return ret;
+	return mdg_bpf_adopt(&s->bpf);
 }
 
 int mdg_cmd_run(struct mdg_opts *o, int argc, char **argv)
@@ -373,6 +424,11 @@ int mdg_cmd_run(struct mdg_opts *o, int argc, char **argv)
 		ret = mdg_pin_dir_make(o->pin_dir);
 	if (ret)
 		return 1;
+	if (!mdg_pin_dir_ours(o->pin_dir)) {
+		mdg_err("pin dir %s holds pins that are not mdevguard's (no %s): they are left alone; name another pin dir with --pin-dir",
+			o->pin_dir, MDG_PIN_CONFIG);
+		return 1;
+	}
 	ret = start(&s);
 	if (!ret) {
 		s.bpf.skel->bss->cfg.ready = 1;
@@ -384,6 +440,9 @@ int mdg_cmd_run(struct mdg_opts *o, int argc, char **argv)
 		write_metrics(&s);
 	}
 	sd_notify(0, "STOPPING=1");
+	/* Decisions go on without us; status says that nobody follows sysfs any more. */
+	if (s.bpf.skel)
+		s.bpf.skel->bss->cfg.ready = 0;
 	ring_buffer__free(s.rb);
 	if (o->unload_on_exit && s.bpf.skel) {
 		mdg_info("unloading: removing %s", o->pin_dir);

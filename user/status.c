@@ -2,7 +2,6 @@
 /* mdevguard status: what the pinned kernel side holds, read back through bpffs. */
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "log.h"
 
 #define EXIT_NOT_LOADED 3
+#define EXIT_NO_LOADER 4	/* decisions attached, nobody follows hotplug and sysfs */
 
 static void node_path(const struct mdg_device *d, char *buf, size_t len)
 {
@@ -31,13 +31,8 @@ static void fmt_time(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static bool pid_alive(__u32 pid)
-{
-	return pid && (kill(pid, 0) == 0 || errno == EPERM);
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "?");
 }
 
 static int cmp_device(const void *a, const void *b)
@@ -92,7 +87,7 @@ static void fmt_bytes(long long v, char *buf, size_t len)
 {
 	if (v < 1024)
 		snprintf(buf, len, "%lld B", v);
-	else if (v < 1024 * 1024)
+	else if (v < 1024LL * 1024)
 		snprintf(buf, len, "%lld KiB", (v + 1023) / 1024);
 	else
 		snprintf(buf, len, "%.1f MiB", v / (1024.0 * 1024.0));
@@ -117,7 +112,7 @@ static json_object *json_status(const char *dir, struct mdg_kstate *m, struct md
 	json_object_object_add(o, "pin_dir", json_object_new_string(dir));
 	json_object_object_add(o, "loader_pid", json_object_new_int64(m->cfg.loader_pid));
 	json_object_object_add(o, "loader_running",
-			       json_object_new_boolean(pid_alive(m->cfg.loader_pid)));
+			       json_object_new_boolean(mdg_kstate_loader_running(m)));
 	fmt_time(m->cfg.loaded_at, buf, sizeof(buf));
 	json_object_object_add(o, "loaded_at", json_object_new_string(buf));
 	json_object_object_add(o, "uptime_s",
@@ -190,6 +185,20 @@ static json_object *json_status(const char *dir, struct mdg_kstate *m, struct md
 	return o;
 }
 
+static bool get_bool(struct json_object *o, const char *key)
+{
+	return json_object_get_boolean(json_object_object_get(o, key));
+}
+
+static const char *state_text(struct json_object *o)
+{
+	if (!get_bool(o, "loaded"))
+		return "NOT ATTACHED";
+	if (!get_bool(o, "loader_running"))
+		return "enforcing, not following hotplug (no loader running)";
+	return get_bool(o, "ready") ? "enforcing" : "loaded, device map not filled";
+}
+
 static void print_human(struct json_object *o)
 {
 	struct json_object *arr, *x, *c, *held, *mem;
@@ -197,10 +206,7 @@ static void print_human(struct json_object *o)
 	char up[64];
 	long long s;
 
-	printf("mdevguard: %s, mode %s, audit %s, errno %s\n",
-	       !json_object_get_boolean(json_object_object_get(o, "loaded")) ? "NOT ATTACHED" :
-	       json_object_get_boolean(json_object_object_get(o, "ready")) ? "enforcing" :
-									       "loaded, device map not filled",
+	printf("mdevguard: %s, mode %s, audit %s, errno %s\n", state_text(o),
 	       json_object_get_string(json_object_object_get(o, "mode")),
 	       json_object_get_boolean(json_object_object_get(o, "audit")) ? "on" : "off",
 	       json_object_get_string(json_object_object_get(o, "errno")));
@@ -315,8 +321,8 @@ int mdg_cmd_status(struct mdg_opts *o, int argc, char **argv)
 	else
 		print_human(js);
 	json_object_put(js);
+	ret = !m.links ? EXIT_NOT_LOADED : !mdg_kstate_loader_running(&m) ? EXIT_NO_LOADER :
+	      m.cfg.ready ? 0 : 1;
 	mdg_kstate_close(&m);
-	if (!m.links)
-		return EXIT_NOT_LOADED;
-	return m.cfg.ready ? 0 : 1;
+	return ret;
 }

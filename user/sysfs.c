@@ -99,6 +99,36 @@ static int copy_name(char *dst, size_t size, const char *src)
 	return 0;
 }
 
+/*
+ * A type's name as the kernel side sees it: the first MDG_TYPE_LEN - 1 characters (it reads the
+ * kobject's name into a buffer of that size). Returns whether the name was longer: such a type
+ * may share its visible name with another, so it is taken as malformed, hence restricted.
+ */
+static bool type_name(char dst[MDG_TYPE_LEN], const char *src)
+{
+	size_t len = strnlen(src, MDG_TYPE_LEN);
+
+	if (len == MDG_TYPE_LEN)
+		len = MDG_TYPE_LEN - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	return src[len] != '\0';
+}
+
+#define LONG_NAME_RAW "<name over 63 chars>"
+_Static_assert(MDG_TYPE_LEN == 64, "LONG_NAME_RAW names the limit");
+
+/* A parent's name is only shown: a longer one is cut, with "..." saying so. */
+static void parent_copy(char *dst, size_t size, const char *src, size_t len)
+{
+	if (len < size) {
+		memcpy(dst, src, len);
+		dst[len] = '\0';
+		return;
+	}
+	snprintf(dst, size, "%.*s...", (int)(size - 4), src);
+}
+
 static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -217,7 +247,7 @@ static size_t escape_char(unsigned char c, char piece[5])
 {
 	if (c == '\\' || c == '\n' || c == '\t') {
 		piece[0] = '\\';
-		piece[1] = c == '\n' ? 'n' : c == '\t' ? 't' : '\\';
+		piece[1] = (char)(c == '\n' ? 'n' : c == '\t' ? 't' : '\\');
 		return 2;
 	}
 	if (c >= 0x20 && c < 0x7f) {
@@ -517,25 +547,19 @@ static void scan_cdev(const struct scan *s, const char *dev, struct mdg_sysfs_de
 }
 
 /* Parent device name: the directory holding the device's real directory. */
-static int parent_name(const char *real, char *out, size_t size)
+static void parent_name(const char *real, char *out, size_t size)
 {
 	const char *end = strrchr(real, '/'), *start;
-	size_t len;
 
 	out[0] = '\0';
 	if (!end || end == real)
-		return 0;
+		return;
 	start = end - 1;
 	while (start > real && *start != '/')
 		start--;
 	if (*start == '/')
 		start++;
-	len = (size_t)(end - start);
-	if (len >= size)
-		return -ENAMETOOLONG;
-	memcpy(out, start, len);
-	out[len] = '\0';
-	return 0;
+	parent_copy(out, size, start, (size_t)(end - start));
 }
 
 static void note_removed(const struct scan *s, const char *path)
@@ -547,6 +571,7 @@ static void note_removed(const struct scan *s, const char *path)
 static int scan_type_link(struct scan *s, const char *dev, struct mdg_sysfs_dev *d)
 {
 	char path[PATH_MAX], link[PATH_MAX], real[PATH_MAX];
+	bool long_name;
 	int ret;
 
 	if (path_fmt(path, sizeof(path), "%s/mdev_type", dev))
@@ -561,11 +586,11 @@ static int scan_type_link(struct scan *s, const char *dev, struct mdg_sysfs_dev 
 		    ret == -ENOENT ? "no mdev_type link" : link_error(ret));
 		return 1;
 	}
-	if (!*base_name(link) || copy_name(d->type, sizeof(d->type), base_name(link))) {
-		say(s, "%s: link to \"%s\" names no type of 1 to %d characters; device skipped",
-		    path, link, MDG_TYPE_LEN - 1);
+	if (!*base_name(link)) {
+		say(s, "%s: link to \"%s\" names no type; device skipped", path, link);
 		return 1;
 	}
+	long_name = type_name(d->type, base_name(link));
 	if (!realpath(path, real)) {
 		ret = errno;
 		if (ret == ENOENT && gone(dev))
@@ -578,7 +603,15 @@ static int scan_type_link(struct scan *s, const char *dev, struct mdg_sysfs_dev 
 		return 1;
 	}
 	ret = type_attr(s, real, d);
-	return ret < 0 ? ret : 0;
+	if (ret < 0)
+		return ret;
+	if (long_name) {
+		say(s, "%s: type name over %d characters, restricted whatever it says", path,
+		    MDG_TYPE_LEN - 1);
+		d->attr = MDG_ATTR_MALFORMED;
+		snprintf(d->attr_raw, sizeof(d->attr_raw), LONG_NAME_RAW);
+	}
+	return 0;
 }
 
 /* One entry of bus/mdev/devices; 0 whether kept or skipped, negative errno on ENOMEM. */
@@ -607,10 +640,7 @@ static int scan_device(struct scan *s, const char *bus, const char *name)
 			say(s, "%s: cannot resolve: %s; device skipped", dev, strerror(errno));
 		return 0;
 	}
-	if (parent_name(real, d.parent, sizeof(d.parent))) {
-		say(s, "%s: parent of %s has too long a name; device skipped", dev, real);
-		return 0;
-	}
+	parent_name(real, d.parent, sizeof(d.parent));
 	ret = scan_type_link(s, dev, &d);
 	if (ret)
 		return ret < 0 ? ret : 0;
@@ -717,17 +747,14 @@ static int scan_type(struct scan *s, const char *types, const char *parent, cons
 {
 	char dir[PATH_MAX], path[PATH_MAX], real[PATH_MAX];
 	struct mdg_sysfs_type t, *all;
-	bool enoent = false;
+	bool enoent = false, long_name;
 	int ret;
 
 	memset(&t, 0, sizeof(t));
 	if (path_fmt(dir, sizeof(dir), "%s/%s", types, name))
 		return 0;
-	if (copy_name(t.type, sizeof(t.type), name) ||
-	    copy_name(t.parent, sizeof(t.parent), parent)) {
-		say(s, "%s: type or parent name too long, skipped", dir);
-		return 0;
-	}
+	long_name = type_name(t.type, name);
+	parent_copy(t.parent, sizeof(t.parent), parent, strlen(parent));
 	if (!realpath(dir, real)) {
 		if (errno == ENOENT)
 			note_removed(s, dir);
@@ -747,6 +774,12 @@ static int scan_type(struct scan *s, const char *types, const char *parent, cons
 	ret = add_ref(s, real, t.attr, t.attr_raw);
 	if (ret)
 		return ret;
+	if (long_name) {
+		say(s, "%s: type name over %d characters, restricted whatever it says", dir,
+		    MDG_TYPE_LEN - 1);
+		t.attr = MDG_ATTR_MALFORMED;
+		snprintf(t.attr_raw, sizeof(t.attr_raw), LONG_NAME_RAW);
+	}
 	all = grow(s->out->types, &s->types_cap, s->out->nr_types, sizeof(t));
 	if (!all)
 		return -ENOMEM;
@@ -914,7 +947,7 @@ void mdg_sysfs_free(struct mdg_sysfs *s)
 
 const struct mdg_sysfs_dev *mdg_sysfs_find(const struct mdg_sysfs *s, const char *uuid)
 {
-	struct mdg_sysfs_dev key;
+	struct mdg_sysfs_dev key = { 0 };
 	struct mdg_dev_id id;
 
 	if (!s || !s->nr_devs || mdg_uuid_parse(uuid, &id))

@@ -23,6 +23,11 @@ int mdg_cmd_unload(struct mdg_opts *o, int argc, char **argv)
 			o->pin_dir, MDG_PIN_CONFIG);
 		return 1;
 	}
+	if (mdg_kstate_pinned_abi(o->pin_dir) == -EPROTO) {
+		mdg_err("%s/%s is not mdevguard's: not removing anything from %s", o->pin_dir,
+			MDG_PIN_CONFIG, o->pin_dir);
+		return 1;
+	}
 	/* Decisions stop now; the links detach in the kernel's own time once unpinned. */
 	ret = mdg_kstate_disable(o->pin_dir);
 	if (ret && ret != -ENOENT)

@@ -131,6 +131,40 @@ static void test_build(void **state)
 	mdg_policy_free(&p);
 }
 
+/*
+ * Two types whose names the kernel side cannot tell apart (one hash) make one entry, and it is
+ * restricted if either is, in whichever order the scan met them.
+ */
+static void test_type_hash_shared(void **state)
+{
+	struct mdg_sysfs_type types[] = {
+		{ .type = "vendor-a", .attr = MDG_ATTR_NO },
+		{ .type = "vendor-a", .attr = MDG_ATTR_MALFORMED },
+		{ .type = "vendor-a", .attr = MDG_ATTR_NO },
+	};
+	struct mdg_sysfs scan = { NULL, 0, types, 3 };
+	const struct mdg_devmap_type *t;
+	struct mdg_policy p;
+	struct mdg_devmap m;
+	int first;
+
+	mdg_policy_init(&p);
+	for (first = 0; first < 3; first++) {
+		struct mdg_sysfs_type swap = types[0];
+
+		types[0] = types[first];
+		types[first] = swap;
+		assert_int_equal(mdg_devmap_build(&scan, &p, NULL, &m), 0);
+		assert_int_equal(m.nr_types, 1);
+		t = find_type(&m, "vendor-a");
+		assert_non_null(t);
+		assert_true(t->v.restricted);
+		assert_int_equal(t->v.reason, MDG_REASON_MALFORMED);
+		mdg_devmap_free(&m);
+	}
+	mdg_policy_free(&p);
+}
+
 /* More majors than the filter holds are counted, not silently lost. */
 static void test_majors_full(void **state)
 {
@@ -186,6 +220,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build),
+		cmocka_unit_test(test_type_hash_shared),
 		cmocka_unit_test(test_majors_full),
 		cmocka_unit_test(test_vfio_majors),
 		cmocka_unit_test(test_uevent),

@@ -703,20 +703,70 @@ static void test_scan_type_link_not_a_link(void **state)
 	assert_int_equal(warned(f, U1 "/mdev_type", "not a symbolic link", NULL), 1);
 }
 
+/*
+ * A type name longer than the kernel side reads (63 characters) is cut to what it sees and taken
+ * as malformed, so restricted whatever the attribute says: another type may share that prefix.
+ * The device is kept: skipping it would leave it out of the open check.
+ */
 static void test_scan_type_name_too_long(void **state)
 {
 	struct fx *f = *state;
-	char type[100];
+	char type[100], cut[MDG_TYPE_LEN];
 
 	memset(type, 'x', sizeof(type) - 1);
 	type[sizeof(type) - 1] = '\0';
+	memset(cut, 'x', sizeof(cut) - 1);
+	cut[sizeof(cut) - 1] = '\0';
 	add_parent(f, P1);
-	add_type(f, P1, type, "Y\n");
+	add_type(f, P1, type, "N\n");
 	add_dev(f, P1, type, U1, 1, -1);
 	assert_int_equal(scan(f), 0);
-	assert_int_equal(f->s.nr_devs, 0);
-	assert_int_equal(f->s.nr_types, 0);
-	assert_int_equal(warned(f, U1 "/mdev_type", "names no type", NULL), 1);
+	assert_int_equal(f->s.nr_devs, 1);
+	assert_string_equal(f->s.devs[0].type, cut);
+	assert_int_equal(f->s.devs[0].attr, MDG_ATTR_MALFORMED);
+	assert_string_equal(f->s.devs[0].attr_raw, "<name over 63 chars>");
+	assert_int_equal(f->s.nr_types, 1);
+	assert_string_equal(f->s.types[0].type, cut);
+	assert_int_equal(f->s.types[0].attr, MDG_ATTR_MALFORMED);
+	assert_int_equal(warned(f, U1 "/mdev_type", "over 63 characters", "restricted", NULL), 1);
+	assert_int_equal(warned(f, "mdev_supported_types/", "over 63 characters", NULL), 1);
+}
+
+/* A 63-character name is not cut. */
+static void test_scan_type_name_longest(void **state)
+{
+	struct fx *f = *state;
+	char type[MDG_TYPE_LEN];
+
+	memset(type, 'y', sizeof(type) - 1);
+	type[sizeof(type) - 1] = '\0';
+	add_parent(f, P1);
+	add_type(f, P1, type, "N\n");
+	add_dev(f, P1, type, U1, 1, -1);
+	assert_int_equal(scan(f), 0);
+	assert_int_equal(f->s.nr_devs, 1);
+	assert_string_equal(f->s.devs[0].type, type);
+	assert_int_equal(f->s.devs[0].attr, MDG_ATTR_NO);
+	assert_int_equal(f->nr_warn, 0);
+}
+
+/* A parent named as long as a file name may be (NAME_MAX) is kept whole with its device. */
+static void test_scan_parent_name_longest(void **state)
+{
+	struct fx *f = *state;
+	char parent[NAME_MAX + 1];
+
+	memset(parent, 'p', sizeof(parent) - 1);
+	parent[sizeof(parent) - 1] = '\0';
+	add_parent(f, parent);
+	add_type(f, parent, "vendor-1", "Y\n");
+	add_dev(f, parent, "vendor-1", U1, 1, -1);
+	assert_int_equal(scan(f), 0);
+	assert_int_equal(f->s.nr_devs, 1);
+	assert_int_equal(f->s.devs[0].attr, MDG_ATTR_YES);
+	assert_string_equal(f->s.devs[0].parent, parent);
+	assert_int_equal(f->s.nr_types, 1);
+	assert_string_equal(f->s.types[0].parent, parent);
 }
 
 static void test_scan_missing_group(void **state)
@@ -1127,6 +1177,8 @@ int main(void)
 		T(test_scan_missing_type_link),
 		T(test_scan_type_link_not_a_link),
 		T(test_scan_type_name_too_long),
+		T(test_scan_type_name_longest),
+		T(test_scan_parent_name_longest),
 		T(test_scan_missing_group),
 		T(test_scan_group_without_node),
 		T(test_scan_bad_group),
