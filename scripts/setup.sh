@@ -11,12 +11,16 @@ if [ "${1:-}" = "--deps-only" ]; then
 fi
 build=${1:-$src/build}
 
-# Build: compiler, BPF toolchain, libraries. Tests: cmocka, and for the VM suite QEMU, a static
-# busybox for the initramfs, kmod and cpio to assemble it, and pahole for module BTF.
+# Build: compiler, BPF toolchain, libraries. Tests: cmocka; clang-tidy and cppcheck; libFuzzer
+# (bookworm's clang is 14, its runtimes are a package of their own); for the VM suite QEMU, a
+# static busybox for the initramfs, kmod and cpio to assemble it, pahole for module BTF, and
+# what building a kernel from Debian's sources takes.
 pkgs=(
 	build-essential cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 	libjson-c-dev libsystemd-dev libcmocka-dev
+	clang-tidy cppcheck libclang-rt-14-dev
 	qemu-system-x86 busybox-static kmod cpio dwarves
+	flex bison bc libssl-dev
 )
 
 missing=()

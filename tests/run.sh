@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Every test of mdevguard: host unit tests under ctest, then the VM suite on Debian's 6.1 and
-# 6.12 kernels (BPF LSM enforcement is proven there). Ends with "N passed, N failed".
+# Every test of mdevguard: host unit tests under ctest, the same under ASan/UBSan, static
+# analysis, a short fuzzing run of each parser, then the VM suite on Debian's 6.1 and 6.12 kernels
+# and a 6.12 built with the VFIO cdev and IOMMUFD (BPF LSM enforcement is proven there).
+# Ends with "N passed, N failed".
 # Usage: tests/run.sh [BUILD_DIR]        MDG_VM=0 skips the VM suite (say so loudly).
+#        MDG_FUZZ_SECONDS=N: seconds per fuzz harness (default 20; tests/fuzz/run.sh for longer)
 set -uo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +26,47 @@ if line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$ctest_log
 else
 	echo "[tests] ctest printed no summary"
 	failed=$((failed + 1))
+fi
+
+# count NAME RC PASSED FAILED: one part's result into the totals.
+count() {
+	echo "[tests] $1: $3 passed, $4 failed (exit $2)"
+	passed=$((passed + $3))
+	failed=$((failed + $4))
+	[ "$2" -ne 0 ] && [ "$4" -eq 0 ] && failed=$((failed + 1))
+	return 0
+}
+
+echo "[tests] unit tests under ASan and UBSan"
+san_log=$build/sanitize.log
+bash "$src/tests/sanitize.sh" "$build" >"$san_log" 2>&1
+san_rc=$?
+sed 's/^/  /' "$san_log" | tail -n 20
+if line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$san_log" | tail -n1); then
+	count sanitize "$san_rc" "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")"
+else
+	count sanitize "$san_rc" 0 1
+fi
+
+echo "[tests] static analysis (clang-tidy, cppcheck)"
+static_log=$build/static.log
+bash "$src/tests/static.sh" "$build" >"$static_log" 2>&1
+static_rc=$?
+grep -E '^(\[static\]|/|user/|include/)' "$static_log" | sed 's/^/  /' | tail -n 40
+if [ "$static_rc" -eq 0 ]; then count static 0 1 0; else count static "$static_rc" 0 1; fi
+
+echo "[tests] fuzzing, ${MDG_FUZZ_SECONDS:-20} s per harness"
+fuzz_log=$build/fuzz.log
+bash "$src/tests/fuzz/run.sh" "$build" "${MDG_FUZZ_SECONDS:-20}" >"$fuzz_log" 2>&1
+fuzz_rc=$?
+sed 's/^/  /' "$fuzz_log" | grep -v '^  \[fuzz\] \(configuring\|building\)'
+# "[fuzz] 5 harnesses, 0 crashed"
+if line=$(grep -E '^\[fuzz\] [0-9]+ harnesses, [0-9]+ crashed$' "$fuzz_log" | tail -n1); then
+	n=$(cut -d' ' -f2 <<<"$line")
+	c=$(cut -d' ' -f4 <<<"$line")
+	count fuzz "$fuzz_rc" $((n - c)) "$c"
+else
+	count fuzz "$fuzz_rc" 0 1
 fi
 
 if [ "${MDG_VM:-1}" = "0" ]; then
