@@ -3,6 +3,9 @@
  * mdg-bench-open: the cost of open()+close() of one path, as the median of several runs.
  * With --empty-lsm it first attaches an empty BPF LSM program on file_open, the baseline that
  * mdevguard's hook is compared against.
+ *
+ * With --pin-link PATH it attaches that empty program, pins its link at PATH (replacing what is
+ * there) and exits: the VM suite's stand-in for a link left by another build of mdevguard.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +59,22 @@ static int run(const char *path, long iterations, double *ns_per_op)
 	return 0;
 }
 
+static int pin_link(const char *path)
+{
+	struct empty_lsm *skel = empty_lsm__open_and_load();
+	int ret = -1;
+
+	if (skel && !empty_lsm__attach(skel)) {
+		unlink(path);
+		ret = bpf_link__pin(skel->links.empty_file_open, path);
+	}
+	if (ret)
+		fprintf(stderr, "mdg-bench-open: cannot pin an empty file_open link at %s: %s\n",
+			path, strerror(errno));
+	empty_lsm__destroy(skel);
+	return ret ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct empty_lsm *skel = NULL;
@@ -63,13 +82,15 @@ int main(int argc, char **argv)
 	double ns = 0;
 	long n;
 
+	if (argc == 3 && !strcmp(argv[1], "--pin-link"))
+		return pin_link(argv[2]);
 	if (argc > 1 && !strcmp(argv[1], "--empty-lsm")) {
 		empty = 1;
 		argc--;
 		argv++;
 	}
 	if (argc != 3 || (n = strtol(argv[2], NULL, 10)) <= 0) {
-		fprintf(stderr, "usage: mdg-bench-open [--empty-lsm] PATH ITERATIONS\n");
+		fprintf(stderr, "usage: mdg-bench-open [--empty-lsm] PATH ITERATIONS | --pin-link PATH\n");
 		return 2;
 	}
 	if (empty) {

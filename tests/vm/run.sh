@@ -20,7 +20,7 @@ BUILD_DIR/mdevguard and BUILD_DIR/tests/vm/mdg-vfio-client.
 
   --kernel SERIES     6.1, 6.12 or cdev (built by build-kernel.sh from Debian's
                       linux-source-6.12, cached under MDG_KERNEL_CACHE); repeatable;
-                      default 6.1 and 6.12
+                      default all three
   --scenario NAME     run only these scenarios (names or globs); repeatable; default all
   --timeout SEC       host-side limit per kernel boot (default 120 s + 45 s per scenario,
                       env MDG_VM_TIMEOUT)
@@ -72,7 +72,7 @@ parse_args() {
 			shift 2
 			;;
 		--list)
-			MDG_KERNEL_CDEV=1 bash "$vm_src/guest/run-scenarios.sh" --list-all
+			MDG_KERNEL_CDEV=1 MDG_LIST_ALL=1 bash "$vm_src/guest/run-scenarios.sh" --list-all
 			exit 0
 			;;
 		-h | --help)
@@ -93,7 +93,7 @@ parse_args() {
 	[ -n "$build_dir" ] || { usage >&2; exit 2; }
 	[ -d "$build_dir" ] || die "BUILD_DIR $build_dir does not exist: run cmake --build first"
 	build_dir=$(cd "$build_dir" && pwd)
-	[ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12)
+	[ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12 cdev)
 	case $build_dir in
 	/proc/* | /sys/* | /dev/*) die "BUILD_DIR must be on a disk the guest can see over 9p" ;;
 	esac
@@ -118,7 +118,7 @@ preflight() {
 		say "warning: $build_dir/mdevguard missing: the enforcement scenarios will fail"
 
 	scenario_filter=$(IFS=,; echo "${scenarios[*]:-}")
-	known=$(MDG_KERNEL_CDEV=1 bash "$vm_src/guest/run-scenarios.sh" --list-all)
+	known=$(MDG_KERNEL_CDEV=1 MDG_LIST_ALL=1 bash "$vm_src/guest/run-scenarios.sh" --list-all)
 	for pat in "${scenarios[@]}"; do
 		matched=0
 		while read -r name; do
@@ -130,9 +130,15 @@ preflight() {
 	# the cdev scenarios are planned for the kernel that has the cdev only
 	declare -gA plans
 	for series in "${kernels[@]}"; do
-		plans[$series]=$(MDG_KERNEL_CDEV=$(has_cdev "$series") MDG_SCENARIOS=$scenario_filter \
+		plans[$series]=$(MDG_SERIES=$series MDG_KERNEL_CDEV=$(has_cdev "$series") \
+			MDG_SCENARIOS=$scenario_filter \
 			bash "$vm_src/guest/run-scenarios.sh" --list)
 	done
+	# the service built with the sanitizers, for the scenario that runs it
+	if printf '%s\n' "${plans[@]}" | grep -qx asan-service; then
+		bash "$src_dir/tests/sanitize.sh" --build-only "$build_dir" ||
+			die "cannot build the ASan service (tests/sanitize.sh --build-only $build_dir)"
+	fi
 	# only a guest whose kernel hangs should meet this: scenarios have their own limits
 	[ -n "$boot_timeout" ] || boot_timeout=$((120 + 45 * $(wc -l <<<"${plans[cdev]:-${plans[${kernels[0]}]}}")))
 

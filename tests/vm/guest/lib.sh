@@ -37,6 +37,11 @@ info() {
 }
 
 fail() {
+	local line
+	# the service's last words, when this scenario started it
+	if [ -n "${SVC_LOG:-}" ] && [ -s "$SVC_LOG" ]; then
+		tail -n 12 "$SVC_LOG" | while IFS= read -r line; do log "  service: $line"; done
+	fi
 	log "FAIL: $*"
 	printf 'FAIL %s\n' "$*" >"$RESULT_FILE"
 	exit 1
@@ -70,7 +75,8 @@ need_fixture() {
 	# vfio_mdev was folded into mdev and vfio in 5.19; load it where it still exists.
 	modprobe_k -q vfio_mdev 2>/dev/null || true
 	[ -f "$MDG_FIXTURE_KO" ] || fail "fixture module not built: $MDG_FIXTURE_KO"
-	insmod "$MDG_FIXTURE_KO" || fail "insmod $MDG_FIXTURE_KO failed"
+	# enough instances for the fault matrix's 4,096 devices
+	insmod "$MDG_FIXTURE_KO" instances=4200 || fail "insmod $MDG_FIXTURE_KO failed"
 	[ -d "$TYPES_DIR" ] || fail "no $TYPES_DIR after loading the fixture"
 }
 
@@ -248,6 +254,16 @@ log_has() {
 			if (ok) { hit = 1; exit }
 		}
 		END { exit !hit }' "$SVC_LOG"
+}
+
+# expect_log_grep ERE: a line of the service's log matches, within 5 s.
+expect_log_grep() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		grep -qE "$1" "$SVC_LOG" && return 0
+		sleep 0.1
+	done
+	fail "no log line matching '$1'"
 }
 
 # expect_logged TOKEN...: the service reports it within 5 s (events go through a ring buffer).

@@ -60,6 +60,8 @@ source "$here/scenarios-lifetime.sh"
 source "$here/scenarios-cdev.sh"
 # shellcheck source=scenarios-operator.sh
 source "$here/scenarios-operator.sh"
+# shellcheck source=scenarios-faults.sh
+source "$here/scenarios-faults.sh"
 # shellcheck source=scenarios-bench.sh
 source "$here/scenarios-bench.sh"
 SCENARIOS+=(
@@ -70,7 +72,7 @@ SCENARIOS+=(
 
 scenario_timeout() {
 	case $1 in
-	race-*) echo $((MDG_SCENARIO_TIMEOUT * 3)) ;;
+	race-* | fault-kill-at-start | fault-devices-4096) echo $((MDG_SCENARIO_TIMEOUT * 3)) ;;
 	*) echo "$MDG_SCENARIO_TIMEOUT" ;;
 	esac
 }

@@ -77,15 +77,18 @@ sc_cdev_group_mix_denied() {
 	pass
 }
 
-# The group node and the cdev of one device are the same device for the rule: a reopen. (VFIO
-# itself then refuses the group's device fd while the cdev is bound.)
+# The group node and the cdev of one device are the same device for the rule: a reopen, which
+# mdevguard allows (VFIO itself then refuses the second way in while the first is in use).
 sc_cdev_and_group_same_device() {
 	need_pool
 	svc_start
-	expect_client "cdev, then the group node of the same device" "open-cdev:${S[1]}" \
-		"group:${S[1]}" "use:${S[1]}=any" "open:${S[2]}=EPERM"
-	[ "$(count_logged deny)" -eq 1 ] || fail "expected exactly one deny, got $(count_logged deny)"
-	expect_logged "device=${S[2]}" action=deny
+	expect_client "group, then the cdev of the same device" "open:${S[1]}" "cdev:${S[1]}" \
+		"bind:${S[1]}=any" "cdev:${S[2]}=EPERM"
+	expect_client "cdev, then the group node of the same device" "open-cdev:${S[3]}" \
+		"group:${S[3]}=EBUSY" "group:${S[4]}=EPERM"
+	expect_logged "device=${S[2]}" hook=open action=deny
+	expect_logged "device=${S[4]}" hook=open action=deny
+	[ "$(count_logged deny)" -eq 2 ] || fail "expected exactly two denials, got $(count_logged deny)"
 	expect_map_empty holders
 	expect_map_empty files
 	svc_finish

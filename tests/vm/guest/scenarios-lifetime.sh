@@ -20,6 +20,8 @@ SCENARIOS+=(
 	adoption
 	adoption-churn
 	restart-sigkill
+	stop-keeps-enforcing
+	upgrade-replaces-programs
 	version-skew
 	hotplug-remove
 	sighup-reload
@@ -536,6 +538,7 @@ sc_restart_sigkill() {
 	cp "$SVC_LOG" "$WORK/mdevguard.first.log"
 	[ -d "$PIN_DIR" ] || fail "$PIN_DIR gone after SIGKILL"
 	info "pinned after SIGKILL: $(cd "$PIN_DIR" && echo *)"
+	expect_status_no_loader
 	# no service runs: the kernel side still enforces
 	touch "$WORK/b"
 	wait_file "$WORK/c"
@@ -552,6 +555,106 @@ sc_restart_sigkill() {
 	client_wait a
 	expect_map_empty holders
 	expect_map_empty files
+	svc_finish
+	pass
+}
+
+# status with decisions attached and no loader: exit 4 and one sentence saying so.
+expect_status_no_loader() {
+	local rc=0
+	"$MDG_BIN" status >"$WORK/status.out" 2>&1 || rc=$?
+	head -n 1 "$WORK/status.out" | sed 's/^/    | /'
+	[ "$rc" -eq 4 ] || fail "status with no loader exited $rc, not 4: $(head -n 1 "$WORK/status.out")"
+	grep -q '^mdevguard: enforcing, not following hotplug (no loader running),' \
+		"$WORK/status.out" || fail "status with no loader: $(head -n 1 "$WORK/status.out")"
+	rc=0
+	"$MDG_BIN" status --json >"$WORK/status.json" 2>&1 || rc=$?
+	[ "$rc" -eq 4 ] || fail "status --json with no loader exited $rc, not 4"
+	jq -e '.loaded == true and .loader_running == false' "$WORK/status.json" >/dev/null ||
+		fail "status --json with no loader: $(head -c 300 "$WORK/status.json")"
+}
+
+# SIGTERM ends the loader, not enforcement: the pins stay, decisions go on, status says that
+# nobody follows sysfs (exit 4), and a new start takes over with its holdings.
+sc_stop_keeps_enforcing() {
+	local a rc=0
+	need_pool
+	svc_start
+	rm -f "$WORK"/{a,b,c,d}
+	client_bg a "open:${S[1]}" "touch:$WORK/a" "wait:$WORK/b" "open:${S[2]}=EPERM" \
+		"touch:$WORK/c" "wait:$WORK/d"
+	a=$BG_PID_a
+	wait_file "$WORK/a"
+	kill -TERM "$SVC_PID"
+	wait "$SVC_PID" || rc=$?
+	SVC_PID=
+	[ "$rc" -eq 0 ] || fail "mdevguard exited with $rc on SIGTERM"
+	[ -e "$PIN_DIR/config" ] || fail "SIGTERM removed the pins"
+	expect_status_no_loader
+	jq -e '.ready == false' "$WORK/status.json" >/dev/null ||
+		fail "ready still set after a clean stop: $(head -c 300 "$WORK/status.json")"
+	touch "$WORK/b"
+	wait_file "$WORK/c"
+	grep -q "open ${S[2]} errno=1 EPERM" "$WORK/bg.a.out" ||
+		fail "second open without a service: $(tail -n 1 "$WORK/bg.a.out")"
+	svc_start
+	holds "$a" "${S[1]}"
+	touch "$WORK/d"
+	client_wait a
+	expect_map_empty holders
+	svc_finish
+	pass
+}
+
+# id and program name of a pinned link
+link_prog() {
+	local lid pid
+	lid=$("$BPFTOOL" -j link show pinned "$1" | jq -r '.id') || return 1
+	pid=$("$BPFTOOL" -j link show pinned "$1" | jq -r '.prog_id') || return 1
+	echo "$lid $("$BPFTOOL" -j prog show id "$pid" | jq -r '.name')"
+}
+
+# A start over links another build left (same ABI) puts its own programs in their place, with
+# no moment where neither decides; links that already run its programs are kept.
+sc_upgrade_replaces_programs() {
+	local a rc=0 old new recv_before recv_after
+	need_pool
+	svc_start
+	rm -f "$WORK"/{a,b}
+	client_bg a "open:${S[1]}" "touch:$WORK/a" "wait:$WORK/b"
+	a=$BG_PID_a
+	wait_file "$WORK/a"
+	kill -TERM "$SVC_PID"
+	wait "$SVC_PID" || rc=$?
+	SVC_PID=
+	[ "$rc" -eq 0 ] || fail "mdevguard exited with $rc on SIGTERM"
+	# the stand-in for an older build: a file_open program that decides nothing
+	"$MDG_BUILD_DIR/tests/bench/mdg-bench-open" --pin-link "$PIN_DIR/link_file_open" ||
+		fail "cannot pin the stand-in link"
+	old=$(link_prog "$PIN_DIR/link_file_open") || fail "no link pinned at link_file_open"
+	[ "${old#* }" = empty_file_open ] || fail "stand-in not pinned: $old"
+	recv_before=$(link_prog "$PIN_DIR/link_file_receive")
+	expect_client "the stand-in checks no open" "open:${S[2]}" "group:${S[3]}"
+	svc_start
+	expect_log_grep "link_file_open runs another build's program"
+	new=$(link_prog "$PIN_DIR/link_file_open") || fail "no link at link_file_open"
+	info "link_file_open: $old -> $new"
+	[ "${new#* }" = mdg_file_open ] || fail "link_file_open runs ${new#* } after the start"
+	recv_after=$(link_prog "$PIN_DIR/link_file_receive")
+	[ "$recv_before" = "$recv_after" ] ||
+		fail "link_file_receive replaced although it ran this build: $recv_before -> $recv_after"
+	for ((rc = 0; rc < 100; rc++)); do
+		"$BPFTOOL" -j prog show 2>/dev/null | jq -e 'any(.[]; .name == "empty_file_open")' \
+			>/dev/null || break
+		sleep 0.1
+	done
+	[ "$rc" -lt 100 ] || fail "the replaced program is still loaded 10 s later"
+	ls "$PIN_DIR" | grep -q '^link_.*_swap$' && fail "a temporary pin was left: $(ls "$PIN_DIR")"
+	holds "$a" "${S[1]}"
+	expect_client "open checked again" "open:${S[2]}" "group:${S[3]}=EPERM"
+	expect_logged "device=${S[3]}" hook=open action=deny
+	touch "$WORK/b"
+	client_wait a
 	svc_finish
 	pass
 }
