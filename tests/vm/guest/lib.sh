@@ -66,6 +66,12 @@ modprobe_k() {
 	modprobe -d "$MDG_MODROOT" -S "$MDG_KVER" "$@"
 }
 
+# The fixture with enough instances per type for the fault matrix's 4,096 devices: every load,
+# the first and those after a scenario unloaded it, so that no scenario depends on the order.
+fixture_insmod() {
+	insmod "$MDG_FIXTURE_KO" instances=4200
+}
+
 need_fixture() {
 	[ -d "$PARENT_DIR" ] && return 0
 	local m
@@ -75,8 +81,7 @@ need_fixture() {
 	# vfio_mdev was folded into mdev and vfio in 5.19; load it where it still exists.
 	modprobe_k -q vfio_mdev 2>/dev/null || true
 	[ -f "$MDG_FIXTURE_KO" ] || fail "fixture module not built: $MDG_FIXTURE_KO"
-	# enough instances for the fault matrix's 4,096 devices
-	insmod "$MDG_FIXTURE_KO" instances=4200 || fail "insmod $MDG_FIXTURE_KO failed"
+	fixture_insmod || fail "insmod $MDG_FIXTURE_KO failed"
 	[ -d "$TYPES_DIR" ] || fail "no $TYPES_DIR after loading the fixture"
 }
 

@@ -209,7 +209,7 @@ sc_fixture_remove() {
 	rmmod mdg_fixture || fail "rmmod mdg_fixture failed"
 	[ ! -e "$PARENT_DIR" ] || fail "$PARENT_DIR still there after rmmod"
 	[ ! -e "$MDEV_DEVICES/$u" ] || fail "$u still there after rmmod"
-	insmod "$MDG_FIXTURE_KO" || fail "insmod after rmmod failed"
+	fixture_insmod || fail "insmod after rmmod failed"
 	[ -d "$(type_dir single)" ] || fail "types missing after reloading the fixture"
 	pass
 }
