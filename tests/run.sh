@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of mdevguard: host unit tests under ctest, the same under ASan/UBSan, static
 # analysis, a short fuzzing run of each parser, then the VM suite on Debian's 6.1 and 6.12 kernels
-# and a 6.12 built with the VFIO cdev and IOMMUFD (BPF LSM enforcement is proven there).
+# and the newest Debian kernel source built with the VFIO cdev and IOMMUFD (BPF LSM enforcement
+# is proven there).
 # Ends with "N passed, N failed".
 # Usage: tests/run.sh [BUILD_DIR]        MDG_VM=0 skips the VM suite (say so loudly).
 #        MDG_FUZZ_SECONDS=N: seconds per fuzz harness (default 20; tests/fuzz/run.sh for longer)

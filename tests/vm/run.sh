@@ -18,9 +18,9 @@ Boots Debian's newest 6.1 and 6.12 kernels and the suite's own kernel with IOMMU
 device cdev (or the ones named with --kernel) under QEMU and runs the VM scenarios against
 BUILD_DIR/mdevguard and BUILD_DIR/tests/vm/mdg-vfio-client.
 
-  --kernel SERIES     6.1, 6.12 or cdev (built by build-kernel.sh from Debian's
-                      linux-source-6.12, cached under MDG_KERNEL_CACHE); repeatable;
-                      default all three
+  --kernel SERIES     6.1, 6.12 or cdev (built by build-kernel.sh from the newest Debian
+                      kernel source, see MDG_KERNEL_SOURCE in README.md; cached under
+                      MDG_KERNEL_CACHE); repeatable; default all three
   --scenario NAME     run only these scenarios (names or globs); repeatable; default all
   --timeout SEC       host-side limit per kernel boot (default 120 s + 45 s per scenario,
                       env MDG_VM_TIMEOUT)
