@@ -5,7 +5,7 @@
 # is proven there).
 # Ends with "N passed, N failed".
 # Usage: tests/run.sh [BUILD_DIR]        MDG_VM=0 skips the VM suite (say so loudly).
-#        MDG_FUZZ_SECONDS=N: seconds per fuzz harness (default 20; tests/fuzz/run.sh for longer)
+#        MDG_FUZZ_SECONDS=N: seconds per fuzz harness (default 15; tests/fuzz/run.sh for longer)
 set -uo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,9 +64,9 @@ static_rc=$?
 grep -E '^(\[static\]|/|user/|include/)' "$static_log" | sed 's/^/  /' | tail -n 40
 if [ "$static_rc" -eq 0 ]; then count static 0 1 0; else count static "$static_rc" 0 1; fi
 
-echo "[tests] fuzzing, ${MDG_FUZZ_SECONDS:-20} s per harness"
+echo "[tests] fuzzing, ${MDG_FUZZ_SECONDS:-15} s per harness"
 fuzz_log=$build/fuzz.log
-bash "$src/tests/fuzz/run.sh" "$build" "${MDG_FUZZ_SECONDS:-20}" >"$fuzz_log" 2>&1
+bash "$src/tests/fuzz/run.sh" "$build" "${MDG_FUZZ_SECONDS:-15}" >"$fuzz_log" 2>&1
 fuzz_rc=$?
 sed 's/^/  /' "$fuzz_log" | grep -v '^  \[fuzz\] \(configuring\|building\)'
 # "[fuzz] 5 harnesses, 0 crashed"

@@ -153,7 +153,7 @@ done)
 [ -z "$missing" ] || die "the configuration does not resolve with: $(echo $missing)"
 
 jobs=$(nproc)
-say "building with -j$jobs (about 10 minutes on 2 cores)"
+say "building with -j$jobs (on 2 cores beside the VM suite: about 45 minutes)"
 make -s -j"$jobs" bzImage modules >"$dir/build.log" 2>&1 || {
 	tail -n 30 "$dir/build.log" >&2
 	die "build failed (log: $dir/build.log)"
