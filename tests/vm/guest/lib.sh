@@ -261,14 +261,14 @@ log_has() {
 		END { exit !hit }' "$SVC_LOG"
 }
 
-# expect_log_grep ERE: a line of the service's log matches, within 5 s.
-expect_log_grep() {
+# wait_logged PATTERN: an extended regex appears in the service's standard output within 5 s.
+wait_logged() {
 	local i
 	for ((i = 0; i < 50; i++)); do
 		grep -qE "$1" "$SVC_LOG" && return 0
 		sleep 0.1
 	done
-	fail "no log line matching '$1'"
+	fail "nothing matching '$1' logged: $(head -c 400 "$SVC_LOG")"
 }
 
 # expect_logged TOKEN...: the service reports it within 5 s (events go through a ring buffer).

@@ -165,39 +165,39 @@ sc_fault_lsm_missing() {
 }
 
 # A pin dir with someone else's pins: run, status and unload refuse it and touch nothing.
+# refused DIR WHAT AFTER ERE KEEP CMD...: each command, given --pin-dir DIR, exits non-zero
+# with one line matching ERE and leaves every path of KEEP (space-separated) in place.
+refused() {
+	local dir=$1 what=$2 after=$3 ere=$4 keep=$5 cmd rc p
+	shift 5
+	for cmd in "$@"; do
+		rc=0
+		timeout 60 "$MDG_BIN" "$cmd" --pin-dir "$dir" >"$WORK/out" 2>&1 || rc=$?
+		[ "$rc" -ne 0 ] || fail "$cmd accepted $what"
+		expect_one_line "$WORK/out" "$ere"
+		for p in $keep; do
+			[ -e "$p" ] || fail "$cmd removed $p"
+		done
+		matrix "$what, $cmd | exit $rc: $(cat "$WORK/out") | $after"
+	done
+}
+
 sc_fault_pin_dir_foreign() {
-	local d=/sys/fs/bpf/mdg-foreign rc cmd
+	local d=/sys/fs/bpf/mdg-foreign
 	need_fixture
 	rm -rf "$d"
 	mkdir "$d"
 	"$BPFTOOL" map create "$d/theirs" type hash key 4 value 4 entries 1 name theirs ||
 		fail "cannot pin a foreign map"
-	for cmd in run status unload; do
-		rc=0
-		timeout 60 "$MDG_BIN" "$cmd" --pin-dir "$d" >"$WORK/out" 2>&1 || rc=$?
-		[ "$rc" -ne 0 ] || fail "$cmd accepted a pin dir with foreign pins"
-		expect_one_line "$WORK/out" "not mdevguard's|no mdevguard pins"
-		[ -e "$d/theirs" ] || fail "$cmd removed a foreign pin"
-		matrix "pin dir with a foreign pin, $cmd | exit $rc: $(cat "$WORK/out") | foreign pin kept"
-	done
+	refused "$d" "a pin dir with a foreign pin" "foreign pin kept" \
+		"not mdevguard's|no mdevguard pins" "$d/theirs" run status unload
 	# someone else's map pinned under our config's name
 	"$BPFTOOL" map create "$d/config" type array key 4 value 8 entries 1 name config ||
 		fail "cannot pin a foreign config"
-	for cmd in run status unload; do
-		rc=0
-		timeout 60 "$MDG_BIN" "$cmd" --pin-dir "$d" >"$WORK/out" 2>&1 || rc=$?
-		[ "$rc" -ne 0 ] || fail "$cmd accepted a foreign config pin"
-		expect_one_line "$WORK/out" "not mdevguard's|not a map of this mdevguard"
-		[ -e "$d/theirs" ] && [ -e "$d/config" ] || fail "$cmd removed a foreign pin"
-		matrix "foreign map pinned as config, $cmd | exit $rc: $(cat "$WORK/out") | kept"
-	done
-	for cmd in run unload; do
-		rc=0
-		timeout 60 "$MDG_BIN" "$cmd" --pin-dir /sys/fs/bpf/ >"$WORK/out" 2>&1 || rc=$?
-		[ "$rc" -ne 0 ] || fail "$cmd accepted the bpffs root"
-		expect_one_line "$WORK/out" "is the root of a bpffs mount"
-		matrix "--pin-dir /sys/fs/bpf/, $cmd | exit $rc: $(cat "$WORK/out") | nothing touched"
-	done
+	refused "$d" "a foreign map pinned as config" kept \
+		"not mdevguard's|not a map of this mdevguard" "$d/theirs $d/config" run status unload
+	refused /sys/fs/bpf/ "--pin-dir /sys/fs/bpf/" "nothing touched" \
+		"is the root of a bpffs mount" "" run unload
 	[ -e "$d/theirs" ] || fail "a foreign pin went"
 	rm -rf "$d"
 	pass
@@ -271,7 +271,7 @@ sc_fault_devices_full() {
 	local u="" i
 	need_pool
 	MDG_MAP_ENTRIES=devices:4 svc_start
-	expect_log_grep 'cannot add [0-9]+ of [0-9]+ device nodes to the device map'
+	wait_logged 'cannot add [0-9]+ of [0-9]+ device nodes to the device map'
 	[ "$(grep -c 'device nodes to the device map' "$SVC_LOG")" -eq 1 ] ||
 		fail "the device map's overflow was reported more than once"
 	for ((i = 2; i <= 32; i++)); do
@@ -429,7 +429,7 @@ sc_asan_service() {
 	mdev_remove "$t"
 	has_device "$t" no
 	kill -HUP "$SVC_PID"
-	expect_log_grep 'reloaded'
+	wait_logged 'reloaded'
 	"$bin" status >"$WORK/st.txt" 2>&1 || fail "status: $(tail -n 3 "$WORK/st.txt")"
 	"$bin" status --json >"$WORK/st.json" 2>"$WORK/st.err" || fail "status --json: $(cat "$WORK/st.err")"
 	"$bin" list >/dev/null 2>"$WORK/list.err" || fail "list: $(cat "$WORK/list.err")"

@@ -636,7 +636,7 @@ sc_upgrade_replaces_programs() {
 	recv_before=$(link_prog "$PIN_DIR/link_file_receive")
 	expect_client "the stand-in checks no open" "open:${S[2]}" "group:${S[3]}"
 	svc_start
-	expect_log_grep "link_file_open runs another build's program"
+	wait_logged "link_file_open runs another build's program"
 	new=$(link_prog "$PIN_DIR/link_file_open") || fail "no link at link_file_open"
 	info "link_file_open: $old -> $new"
 	[ "${new#* }" = mdg_file_open ] || fail "link_file_open runs ${new#* } after the start"

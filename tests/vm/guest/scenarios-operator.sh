@@ -59,15 +59,6 @@ rdev_of() {
 	printf '%d:%d' "0x$(stat -c %t "$1")" "0x$(stat -c %T "$1")"
 }
 
-# wait_logged PATTERN: an extended regex appears in the service's standard output within 5 s.
-wait_logged() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		grep -qE "$1" "$SVC_LOG" && return 0
-		sleep 0.1
-	done
-	fail "nothing matching '$1' logged: $(head -c 400 "$SVC_LOG")"
-}
 
 # ---- decision lines -------------------------------------------------------------------------
 
