@@ -348,6 +348,27 @@ static int attach_pin(struct bpf_program *prog, const char *path, bool replace)
 	return 0;
 }
 
+/*
+ * Links an earlier build pinned for a hook this one no longer uses: removed once their
+ * successors are attached, so that releases are followed all along.
+ */
+static int unpin_retired(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < mdg_nr_pins; i++) {
+		if (mdg_pins[i].kind != MDG_PIN_RETIRED ||
+		    mdg_pin_path(path, sizeof(path), dir, mdg_pins[i].name))
+			continue;
+		if (!unlink(path))
+			mdg_info("removed %s, an earlier build's link this one replaces", path);
+		else if (errno != ENOENT)
+			return mdg_err_errno(errno, "cannot remove %s", path);
+	}
+	return 0;
+}
+
 int mdg_bpf_attach(struct mdg_bpf *b, enum mdg_pin_kind phase)
 {
 	struct bpf_program *prog;
@@ -379,7 +400,7 @@ int mdg_bpf_attach(struct mdg_bpf *b, enum mdg_pin_kind phase)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return phase == MDG_PIN_LINK_RELEASE ? unpin_retired(b->pin_dir) : 0;
 }
 
 /* Runs an iterator to its end and hands each line it printed to fn; 0 or -errno. */

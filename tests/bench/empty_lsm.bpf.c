@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The baseline of SPEC §7: an LSM program on file_open that does nothing. */
+/*
+ * The baselines of SPEC §7: programs that do nothing, on every hook mdevguard attaches to (the
+ * "empty" arm of mdg-bench), and on file_free_security, the hook an LSM-only design would follow
+ * releases on (the "empty-lsm" arm, with empty_file_open).
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -8,6 +12,81 @@ char LICENSE[] SEC("license") = "GPL";
 
 SEC("lsm/file_open")
 int BPF_PROG(empty_file_open, struct file *file, int ret)
+{
+	return 0;
+}
+
+SEC("lsm/file_free_security")
+int BPF_PROG(empty_file_free, struct file *file)
+{
+	return 0;
+}
+
+SEC("lsm/file_receive")
+int BPF_PROG(empty_file_receive, struct file *file, int ret)
+{
+	return 0;
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(empty_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	return 0;
+}
+
+SEC("lsm/file_permission")
+int BPF_PROG(empty_file_permission, struct file *file, int mask, int ret)
+{
+	return 0;
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(empty_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	return 0;
+}
+
+SEC("lsm/binder_transfer_file")
+int BPF_PROG(empty_binder_transfer, const struct cred *from, const struct cred *to,
+	     const struct file *file, int ret)
+{
+	return 0;
+}
+
+SEC("fexit/vfio_group_fops_unl_ioctl")
+int BPF_PROG(empty_group_ioctl_exit, struct file *filep, unsigned int cmd, unsigned long arg,
+	     long ret)
+{
+	return 0;
+}
+
+SEC("fentry/vfio_group_fops_release")
+int BPF_PROG(empty_group_release, struct inode *inode, struct file *file)
+{
+	return 0;
+}
+
+SEC("fentry/vfio_device_fops_release")
+int BPF_PROG(empty_device_release, struct inode *inode, struct file *file)
+{
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(empty_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(empty_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(empty_process_exit, struct task_struct *task)
 {
 	return 0;
 }

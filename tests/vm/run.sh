@@ -370,6 +370,10 @@ MDG_READY_TIMEOUT='${MDG_READY_TIMEOUT:-120}'
 MDG_KERNEL_CDEV='$(has_cdev "$series")'
 MDG_VERIFIER_LOG='${MDG_VERIFIER_LOG:-}'
 MDG_VERIFIER_GREP='${MDG_VERIFIER_GREP:-}'
+MDG_BENCH_ROUNDS='${MDG_BENCH_ROUNDS:-3}'
+MDG_BENCH_WARMUP='${MDG_BENCH_WARMUP:-1}'
+MDG_BENCH_OPS='${MDG_BENCH_OPS:-2000}'
+MDG_ACCEL='$accel'
 EOF
 	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) \
 		>"$vm_dir/$series/initramfs.cpio"
@@ -465,6 +469,11 @@ qemu_once() {
 	sed -i 's/\r$//' "$console"
 	# the console file, not what tail happened to pass on, is the record
 	sed -n 's/^MDG-RESULT //p' "$console" >"$out/results"
+	# the bench scenario's tables (tests/bench/README.md)
+	if grep -q '^MDG-INFO bench\.md| ' "$console"; then
+		sed -n 's/^MDG-INFO bench\.md| //p' "$console" >"$out/bench.md"
+		sed -n 's/^MDG-INFO bench\.json| //p' "$console" >"$out/bench.json"
+	fi
 	rm -f "$out/results.live" "$out/results.live.time"
 	return "$rc"
 }

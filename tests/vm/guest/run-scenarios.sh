@@ -247,8 +247,37 @@ sc_bpf_programs() {
 		"$WORK/progs.json")
 	grep -q '"mdg_file_open"' "$WORK/progs.json" || fail "no mdg_file_open program loaded"
 	check_verifier_budget
+	check_hot_path
 	svc_finish
 	pass
+}
+
+# tests/vm/hot-path-budget: the body of each program every file on the host runs, as the
+# kernel translated it, up to its first subprogram (the slow path, out of line): no helper
+# call, and no more instructions than the budget.
+check_hot_path() {
+	local budget=$MDG_SRC_DIR/tests/vm/hot-path-budget prog max id body n calls
+	while read -r prog max; do
+		case $prog in '#'* | '') continue ;; esac
+		id=$(jq -r --arg p "$prog" '[.[] | select(.name == $p)][0].id // empty' \
+			"$WORK/progs.json")
+		[ -n "$id" ] || fail "hot path: no program $prog loaded"
+		"$BPFTOOL" prog dump xlated id "$id" >"$WORK/$prog.xlated" ||
+			fail "bpftool prog dump xlated id $id failed"
+		# "  12: (85) call pc+40#..." is a subprogram call, "call bpf_map_lookup_elem#1" a
+		# helper: the body ends where the first subprogram starts.
+		body=$(awk '/^ *[0-9]+: \(/ { i = $1; sub(":", "", i); i += 0
+				if ($0 ~ /\(85\) call pc[+-]/) { t = $0; sub(/.*call pc/, "", t)
+					t = i + 1 + (t + 0); if (!e || t < e) e = t } }
+			END { print e + 0 }' "$WORK/$prog.xlated")
+		[ "$body" -gt 0 ] || fail "hot path: $prog calls no subprogram: its slow path is inline"
+		calls=$(awk -v e="$body" '/^ *[0-9]+: \(85\) call / { i = $1; sub(":", "", i)
+				if (i + 0 < e && $0 !~ /call pc[+-]/) print }' "$WORK/$prog.xlated")
+		n=$body
+		info "hot path: $prog body $n instructions (budget $max), helper calls in it: ${calls:-none}"
+		[ -z "$calls" ] || fail "hot path: $prog calls a helper before its filter: $calls"
+		[ "$n" -le "$max" ] || fail "hot path: $prog body has $n instructions, budget $max"
+	done <"$budget"
 }
 
 # tests/vm/verifier-budget: "SERIES PROGRAM INSTRUCTIONS", what the verifier walked for each

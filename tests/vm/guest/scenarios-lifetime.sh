@@ -629,14 +629,19 @@ sc_upgrade_replaces_programs() {
 	SVC_PID=
 	[ "$rc" -eq 0 ] || fail "mdevguard exited with $rc on SIGTERM"
 	# the stand-in for an older build: a file_open program that decides nothing
-	"$MDG_BUILD_DIR/tests/bench/mdg-bench-open" --pin-link "$PIN_DIR/link_file_open" ||
+	"$MDG_BUILD_DIR/tests/bench/mdg-pin-link" "$PIN_DIR/link_file_open" ||
 		fail "cannot pin the stand-in link"
+	# and the release link earlier builds pinned on file_free_security, which this one retires
+	"$MDG_BUILD_DIR/tests/bench/mdg-pin-link" "$PIN_DIR/link_file_free" free ||
+		fail "cannot pin the retired link's stand-in"
 	old=$(link_prog "$PIN_DIR/link_file_open") || fail "no link pinned at link_file_open"
 	[ "${old#* }" = empty_file_open ] || fail "stand-in not pinned: $old"
 	recv_before=$(link_prog "$PIN_DIR/link_file_receive")
 	expect_client "the stand-in checks no open" "open:${S[2]}" "group:${S[3]}"
 	svc_start
 	wait_logged "link_file_open runs another build's program"
+	wait_logged "removed $PIN_DIR/link_file_free, an earlier build's link"
+	[ ! -e "$PIN_DIR/link_file_free" ] || fail "the retired link_file_free is still pinned"
 	new=$(link_prog "$PIN_DIR/link_file_open") || fail "no link at link_file_open"
 	info "link_file_open: $old -> $new"
 	[ "${new#* }" = mdg_file_open ] || fail "link_file_open runs ${new#* } after the start"
