@@ -19,7 +19,7 @@ build=${1:-$src/build}
 # bash-completion to try the completion.
 pkgs=(
 	build-essential cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-	libjson-c-dev libsystemd-dev libcmocka-dev
+	libjson-c-dev libsystemd-dev libxml2-dev libcmocka-dev
 	clang-tidy cppcheck libclang-rt-14-dev
 	qemu-system-x86 busybox-static kmod cpio dwarves
 	flex bison bc libssl-dev

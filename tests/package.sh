@@ -64,14 +64,16 @@ for f in /usr/sbin/mdevguard /lib/systemd/system/mdevguard.service \
 	/etc/mdevguard/mdevguard.conf /usr/share/man/man8/mdevguard.8.gz \
 	/usr/share/man/man5/mdevguard.conf.5.gz /usr/share/bash-completion/completions/mdevguard \
 	/usr/share/doc/mdevguard/README.md /usr/share/doc/mdevguard/copyright \
-	/usr/share/doc/mdevguard/changelog.gz; do
+	/usr/share/doc/mdevguard/changelog.gz /etc/libvirt/hooks/qemu.d/mdevguard; do
 	if grep -qx -- "$f" <<<"$contents"; then pass "contains $f"; else fail "missing $f"; fi
 done
-if dpkg-deb -I "$deb" conffiles 2>/dev/null | grep -qx /etc/mdevguard/mdevguard.conf; then
-	pass "conffile /etc/mdevguard/mdevguard.conf"
-else
-	fail "/etc/mdevguard/mdevguard.conf is not a conffile"
-fi
+for f in /etc/mdevguard/mdevguard.conf /etc/libvirt/hooks/qemu.d/mdevguard; do
+	if dpkg-deb -I "$deb" conffiles 2>/dev/null | grep -qx "$f"; then
+		pass "conffile $f"
+	else
+		fail "$f is not a conffile"
+	fi
+done
 
 root=$work/root
 dpkg-deb -x "$deb" "$root"
