@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test of mdevguard: host unit tests under ctest, the same under ASan/UBSan, static
-# analysis, a short fuzzing run of each parser, then the VM suite on Debian's 6.1 and 6.12 kernels
-# and the newest Debian kernel source built with the VFIO cdev and IOMMUFD (BPF LSM enforcement
-# is proven there).
+# analysis, the Debian package (tests/package.sh), a short fuzzing run of each parser, then the
+# VM suite on Debian's 6.1 and 6.12 kernels and the newest Debian kernel source built with the
+# VFIO cdev and IOMMUFD (BPF LSM enforcement is proven there).
 # Ends with "N passed, N failed".
 # Usage: tests/run.sh [BUILD_DIR]        MDG_VM=0 skips the VM suite (say so loudly).
 #        MDG_FUZZ_SECONDS=N: seconds per fuzz harness (default 15; tests/fuzz/run.sh for longer)
@@ -63,6 +63,17 @@ bash "$src/tests/static.sh" "$build" >"$static_log" 2>&1
 static_rc=$?
 grep -E '^(\[static\]|/|user/|include/)' "$static_log" | sed 's/^/  /' | tail -n 40
 if [ "$static_rc" -eq 0 ]; then count static 0 1 0; else count static "$static_rc" 0 1; fi
+
+echo "[tests] Debian package (build, lintian, contents, man pages, completion, unit)"
+package_log=$build/package.log
+bash "$src/tests/package.sh" "$build" >"$package_log" 2>&1
+package_rc=$?
+grep -E '^\[package\] (FAIL|[0-9]+ s)|^  [EW]: ' "$package_log" | sed 's/^/  /'
+if line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$package_log" | tail -n1); then
+	count package "$package_rc" "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")"
+else
+	count package "$package_rc" 0 1
+fi
 
 echo "[tests] fuzzing, ${MDG_FUZZ_SECONDS:-15} s per harness"
 fuzz_log=$build/fuzz.log

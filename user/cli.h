@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "events.h"
+#include "mdevctl.h"
 #include "pin.h"
 
 #define MDG_DEFAULT_SYSFS "/sys"
@@ -19,6 +20,8 @@ struct mdg_opts {
 	const char *config;		/* NULL: MDG_DEFAULT_CONFIG if it exists */
 	const char *pin_dir;
 	const char *sysfs;
+	const char *domain_xml;		/* check --domain-xml: a path or "-" */
+	const char *mdevctl_dir;	/* check: where mdevctl keeps definitions */
 	const char *metrics_file;
 	enum mdg_log_format log_format;
 	bool json;
@@ -35,6 +38,7 @@ int mdg_cmd_run(struct mdg_opts *o, int argc, char **argv);
 int mdg_cmd_status(struct mdg_opts *o, int argc, char **argv);
 int mdg_cmd_unload(struct mdg_opts *o, int argc, char **argv);
 int mdg_cmd_list(struct mdg_opts *o, int argc, char **argv);
+/* Loads the policy itself when given --domain-xml (main() does not): see check.c. */
 int mdg_cmd_check(struct mdg_opts *o, int nr, char **uuids);
 
 #endif

@@ -18,6 +18,7 @@ enum {
 	OPT_JSON = 1 << 4,
 	OPT_RUN = 1 << 5,	/* --log-format --metrics-file --unload-on-exit --log-allow */
 	OPT_ANY = 1 << 6,	/* --verbose */
+	OPT_CHECK = 1 << 7,	/* --domain-xml --mdevctl-dir */
 };
 
 /* A command: its name, the options it takes, its help, and what runs it. */
@@ -70,10 +71,17 @@ static const struct cmd cmds[] = {
 	  "\n"
 	  "Shows what sysfs says: mdev types, their single_usage_restriction attribute, and\n"
 	  "devices with their nodes. Needs no privileges.\n", mdg_cmd_list },
-	{ "check", OPT_POLICY | OPT_CONFIG | OPT_SYSFS | OPT_JSON,
-	  "Usage: mdevguard check [policy options] [--config FILE] [--sysfs DIR] UUID...\n"
+	{ "check", OPT_POLICY | OPT_CONFIG | OPT_SYSFS | OPT_JSON | OPT_CHECK,
+	  "Usage: mdevguard check [policy options] [--config FILE] [--sysfs DIR]\n"
+	  "                       [--mdevctl-dir DIR] [--json] UUID...\n"
+	  "       mdevguard check [same options] --domain-xml FILE|-\n"
 	  "\n"
 	  "Tells whether one process may hold these devices together under the policy.\n"
+	  "--domain-xml reads a libvirt domain XML (- for standard input) and checks the UUIDs of\n"
+	  "its <hostdev mode='subsystem' type='mdev'> devices in document order; a domain without\n"
+	  "them passes. A UUID that sysfs does not show but mdevctl has defined (DIR/<parent>/\n"
+	  "<uuid>, DIR default " MDG_DEFAULT_MDEVCTL_DIR ") is checked as its type will be once\n"
+	  "started.\n"
 	  "Exit status: 0 allowed together, 1 not (the reason is printed), 2 bad input.\n\n"
 	  POLICY_USAGE, mdg_cmd_check, true },
 	{ "unload", OPT_PIN,
@@ -101,7 +109,8 @@ static const char *main_usage =
 enum {
 	LO_MODE = 256, LO_AUDIT, LO_ABSENT, LO_RESTRICT_TYPE, LO_ALLOW_TYPE, LO_RESTRICT_DEVICE,
 	LO_ALLOW_DEVICE, LO_BROKER, LO_ERRNO, LO_CONFIG, LO_PIN_DIR, LO_SYSFS, LO_JSON,
-	LO_LOG_FORMAT, LO_LOG_ALLOW, LO_METRICS, LO_UNLOAD, LO_RESCAN, LO_VERBOSE, LO_HELP,
+	LO_LOG_FORMAT, LO_LOG_ALLOW, LO_METRICS, LO_UNLOAD, LO_RESCAN, LO_VERBOSE, LO_DOMAIN_XML,
+	LO_MDEVCTL_DIR, LO_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -124,6 +133,8 @@ static const struct option long_opts[] = {
 	{ "unload-on-exit", no_argument, NULL, LO_UNLOAD },
 	{ "rescan-interval", required_argument, NULL, LO_RESCAN },
 	{ "verbose", no_argument, NULL, LO_VERBOSE },
+	{ "domain-xml", required_argument, NULL, LO_DOMAIN_XML },
+	{ "mdevctl-dir", required_argument, NULL, LO_MDEVCTL_DIR },
 	{ "help", no_argument, NULL, LO_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -143,6 +154,9 @@ static unsigned int opt_class(int c)
 		return OPT_JSON;
 	case LO_VERBOSE:
 		return OPT_ANY;
+	case LO_DOMAIN_XML:
+	case LO_MDEVCTL_DIR:
+		return OPT_CHECK;
 	default:
 		return OPT_RUN;
 	}
@@ -228,6 +242,12 @@ static int parse_opts(const struct cmd *cmd, struct mdg_opts *o, int argc, char 
 		case LO_JSON:
 			o->json = true;
 			break;
+		case LO_DOMAIN_XML:
+			o->domain_xml = optarg;
+			break;
+		case LO_MDEVCTL_DIR:
+			o->mdevctl_dir = optarg;
+			break;
 		case LO_LOG_FORMAT:
 			if (!strcmp(optarg, "text")) {
 				o->log_format = MDG_LOG_TEXT;
@@ -272,6 +292,7 @@ int main(int argc, char **argv)
 	struct mdg_opts o = {
 		.pin_dir = MDG_DEFAULT_PIN_DIR,
 		.sysfs = MDG_DEFAULT_SYSFS,
+		.mdevctl_dir = MDG_DEFAULT_MDEVCTL_DIR,
 		.rescan_s = 30,
 	};
 	const struct cmd *cmd = NULL;
@@ -314,7 +335,11 @@ int main(int argc, char **argv)
 		ret = 2;
 		goto out;
 	}
-	if ((cmd->opts & OPT_POLICY) && mdg_opts_load_policy(&o)) {
+	/*
+	 * check --domain-xml reads the domain first and the policy only if the domain has mdev
+	 * hostdevs: a broken configuration must not refuse domains it has nothing to say about.
+	 */
+	if ((cmd->opts & OPT_POLICY) && !o.domain_xml && mdg_opts_load_policy(&o)) {
 		ret = 2;
 		goto out;
 	}

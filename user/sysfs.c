@@ -956,6 +956,19 @@ const struct mdg_sysfs_dev *mdg_sysfs_find(const struct mdg_sysfs *s, const char
 	return bsearch(&key, s->devs, s->nr_devs, sizeof(*s->devs), cmp_dev);
 }
 
+const struct mdg_sysfs_type *mdg_sysfs_find_type(const struct mdg_sysfs *s, const char *parent,
+						 const char *type)
+{
+	struct mdg_sysfs_type key = { 0 };
+
+	if (!s || !s->nr_types || !parent || !type || strlen(type) >= sizeof(key.type) ||
+	    strlen(parent) >= sizeof(key.parent))
+		return NULL;
+	memcpy(key.type, type, strlen(type) + 1);
+	memcpy(key.parent, parent, strlen(parent) + 1);
+	return bsearch(&key, s->types, s->nr_types, sizeof(*s->types), cmp_type);
+}
+
 static int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')

@@ -63,6 +63,9 @@ typedef void (*mdg_warn_fn)(void *ctx, const char *fmt, ...) __attribute__((form
 int mdg_sysfs_scan(const char *root, struct mdg_sysfs *out, mdg_warn_fn warn, void *ctx);
 void mdg_sysfs_free(struct mdg_sysfs *s);
 const struct mdg_sysfs_dev *mdg_sysfs_find(const struct mdg_sysfs *s, const char *uuid);
+/* The type named type of parent (class/mdev_bus/<parent>), or NULL. */
+const struct mdg_sysfs_type *mdg_sysfs_find_type(const struct mdg_sysfs *s, const char *parent,
+						 const char *type);
 
 /* kstrtobool()'s view of an attribute's content. */
 enum mdg_attr mdg_attr_parse(const char *buf, size_t len);

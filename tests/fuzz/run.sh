@@ -7,7 +7,7 @@
 # Usage: tests/fuzz/run.sh BUILD_DIR [SECONDS_PER_HARNESS]
 set -uo pipefail
 
-harnesses=(fuzz_config fuzz_attr fuzz_uevent fuzz_scan fuzz_event)
+harnesses=(fuzz_config fuzz_attr fuzz_uevent fuzz_scan fuzz_event fuzz_domxml)
 
 if [ $# -lt 1 ] || [ $# -gt 2 ] || ! [[ ${2:-20} =~ ^[1-9][0-9]*$ ]]; then
 	echo "usage: $0 BUILD_DIR [SECONDS_PER_HARNESS]" >&2

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Devices mdevctl has defined but not started (mdevctl.h). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "mdevctl.h"
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The whole of a definition file, NUL-terminated, at most MDG_MDEVCTL_MAX_SIZE bytes; a regular
+ * file only, opened without blocking. Returns the length or a negative errno.
+ */
+static ssize_t read_def(const char *path, char *buf, size_t size)
+{
+	struct stat st;
+	size_t len = 0;
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		goto out;
+	}
+	while (len < size - 1) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len == size - 1)
+		ret = -EFBIG;
+	buf[len] = '\0';
+out:
+	close(fd);
+	return ret ? ret : (ssize_t)len;
+}
+
+/* A type name that can be a directory of mdev_supported_types. */
+static bool type_ok(const char *t, size_t len)
+{
+	return len && len < MDG_TYPE_LEN && !memchr(t, '/', len) && strcmp(t, ".") != 0 &&
+	       strcmp(t, "..") != 0;
+}
+
+/* "mdev_type" of the JSON object in buf. */
+static int parse_def(const char *path, const char *buf, size_t len, char type[MDG_TYPE_LEN],
+		     char *err, size_t errlen)
+{
+	struct json_tokener *tok = json_tokener_new();
+	enum json_tokener_error jerr;
+	struct json_object *root, *t;
+	const char *s;
+	size_t i;
+	int ret = -EINVAL;
+
+	if (!tok) {
+		set_err(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if (strlen(buf) != len) {
+		set_err(err, errlen, "%s: not JSON: a NUL byte", path);
+		json_tokener_free(tok);
+		return -EINVAL;
+	}
+	root = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (!root || jerr != json_tokener_success) {
+		if (jerr == json_tokener_continue)
+			set_err(err, errlen, "%s: not JSON: unexpected end of file", path);
+		else
+			set_err(err, errlen, "%s: not JSON: %s", path,
+				json_tokener_error_desc(jerr));
+		goto out;
+	}
+	for (i = json_tokener_get_parse_end(tok); i < len; i++) {
+		if (!strchr(" \t\r\n", buf[i])) {
+			set_err(err, errlen, "%s: not JSON: bytes after the object", path);
+			goto out;
+		}
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		set_err(err, errlen, "%s: not a JSON object", path);
+		goto out;
+	}
+	if (!json_object_object_get_ex(root, "mdev_type", &t) ||
+	    !json_object_is_type(t, json_type_string)) {
+		set_err(err, errlen, "%s: no \"mdev_type\" string", path);
+		goto out;
+	}
+	s = json_object_get_string(t);
+	if (!type_ok(s, (size_t)json_object_get_string_len(t)) ||
+	    strlen(s) != (size_t)json_object_get_string_len(t)) {
+		set_err(err, errlen, "%s: \"mdev_type\" does not name a type (empty, over %d "
+			"characters, or a path)", path, MDG_TYPE_LEN - 1);
+		goto out;
+	}
+	memcpy(type, s, strlen(s) + 1);
+	ret = 0;
+out:
+	json_object_put(root);
+	json_tokener_free(tok);
+	return ret;
+}
+
+static int load_def(const char *path, const char *parent, struct mdg_mdevctl_def *def,
+		    char *err, size_t errlen)
+{
+	char *buf = malloc(MDG_MDEVCTL_MAX_SIZE);
+	ssize_t len;
+	int ret;
+
+	if (!buf) {
+		set_err(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	len = read_def(path, buf, MDG_MDEVCTL_MAX_SIZE);
+	if (len < 0) {
+		if (len == -EFBIG)
+			set_err(err, errlen, "%s: larger than %u KiB: not a mdevctl definition",
+				path, MDG_MDEVCTL_MAX_SIZE >> 10);
+		else if (len == -EINVAL)
+			set_err(err, errlen, "%s: not a regular file", path);
+		else
+			set_err(err, errlen, "%s: cannot read: %s", path, strerror((int)-len));
+		free(buf);
+		return (int)len;
+	}
+	ret = parse_def(path, buf, (size_t)len, def->type, err, errlen);
+	free(buf);
+	if (ret)
+		return ret;
+	snprintf(def->parent, sizeof(def->parent), "%s", parent);
+	snprintf(def->path, sizeof(def->path), "%s", path);
+	return 0;
+}
+
+int mdg_mdevctl_find(const char *dir, const char *uuid, struct mdg_mdevctl_def *def, char *err,
+		     size_t errlen)
+{
+	char path[PATH_MAX], first[PATH_MAX] = "";
+	struct dirent *e;
+	struct stat st;
+	DIR *dp;
+	int ret = 0, n;
+
+	memset(def, 0, sizeof(*def));
+	dp = opendir(dir);
+	if (!dp) {
+		if (errno == ENOENT)
+			return 0;
+		ret = -errno;
+		set_err(err, errlen, "%s: cannot list: %s", dir, strerror(errno));
+		return ret;
+	}
+	while ((e = readdir(dp))) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(def->parent))
+			continue;
+		n = snprintf(path, sizeof(path), "%s/%s/%s", dir, e->d_name, uuid);
+		if (n < 0 || (size_t)n >= sizeof(path) || lstat(path, &st))
+			continue;
+		if (*first) {
+			set_err(err, errlen, "%s and %s: %s is defined under two parents", first,
+				path, uuid);
+			ret = -EINVAL;
+			break;
+		}
+		ret = load_def(path, e->d_name, def, err, errlen);
+		if (ret)
+			break;
+		snprintf(first, sizeof(first), "%s", path);
+		ret = 1;
+	}
+	closedir(dp);
+	if (ret < 0)
+		memset(def, 0, sizeof(*def));
+	return ret;
+}
+
+int mdg_mdevctl_resolve(const struct mdg_sysfs *s, const char *sysfs_root,
+			const struct mdg_mdevctl_def *def, const char *uuid,
+			struct mdg_sysfs_dev *out, char *err, size_t errlen)
+{
+	const struct mdg_sysfs_type *t = mdg_sysfs_find_type(s, def->parent, def->type);
+
+	memset(out, 0, sizeof(*out));
+	if (!t) {
+		set_err(err, errlen, "%s: %s is defined as type %s of %s, which %s/class/mdev_bus/"
+			"%s/mdev_supported_types does not offer", def->path, uuid, def->type,
+			def->parent, sysfs_root, def->parent);
+		return -ENOENT;
+	}
+	snprintf(out->uuid, sizeof(out->uuid), "%s", uuid);
+	snprintf(out->type, sizeof(out->type), "%s", t->type);
+	snprintf(out->parent, sizeof(out->parent), "%s", t->parent);
+	out->attr = t->attr;
+	snprintf(out->attr_raw, sizeof(out->attr_raw), "%s", t->attr_raw);
+	return 0;
+}
