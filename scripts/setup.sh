@@ -16,7 +16,7 @@ build=${1:-$src/build}
 # static busybox for the initramfs, kmod and cpio to assemble it, pahole for module BTF, and
 # what building a kernel from Debian's sources takes. The Debian package (tests/package.sh):
 # dpkg-buildpackage with debhelper, lintian, groff and man-db to render the man pages,
-# bash-completion to try the completion.
+# bash-completion to try the completion. The Kubernetes manifest (tests/deploy.sh): python3-yaml.
 pkgs=(
 	build-essential cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 	libjson-c-dev libsystemd-dev libxml2-dev libcmocka-dev
@@ -24,6 +24,7 @@ pkgs=(
 	qemu-system-x86 busybox-static kmod cpio dwarves
 	flex bison bc libssl-dev
 	dpkg-dev debhelper lintian groff-base man-db bash-completion
+	python3-yaml
 )
 
 missing=()

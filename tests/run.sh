@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of mdevguard: host unit tests under ctest, the same under ASan/UBSan, static
-# analysis, the Debian package (tests/package.sh), a short fuzzing run of each parser, then the
+# analysis, the Debian package (tests/package.sh), the Kubernetes manifest (tests/deploy.sh), a
+# short fuzzing run of each parser, then the
 # VM suite on Debian's 6.1 and 6.12 kernels and the newest Debian kernel source built with the
 # VFIO cdev and IOMMUFD (BPF LSM enforcement is proven there).
 # Ends with "N passed, N failed".
@@ -73,6 +74,17 @@ if line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$package_log" | tail -n1); t
 	count package "$package_rc" "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")"
 else
 	count package "$package_rc" 0 1
+fi
+
+echo "[tests] Kubernetes deployment (deploy/kubernetes)"
+deploy_log=$build/deploy.log
+bash "$src/tests/deploy.sh" "$build" >"$deploy_log" 2>&1
+deploy_rc=$?
+grep -E '^\[deploy\] FAIL' "$deploy_log" | sed 's/^/  /'
+if line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$deploy_log" | tail -n1); then
+	count deploy "$deploy_rc" "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")"
+else
+	count deploy "$deploy_rc" 0 1
 fi
 
 echo "[tests] fuzzing, ${MDG_FUZZ_SECONDS:-15} s per harness"

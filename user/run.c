@@ -207,6 +207,26 @@ static int reload(struct service *s)
 	return ret;
 }
 
+/* The memory of the maps that are pinned, under their pin names as status shows them. */
+static void map_memory(struct service *s, struct mdg_metrics *m)
+{
+	const struct bpf_map *map;
+	size_t i;
+
+	for (i = 0; i < mdg_nr_pins && mdg_pins[i].kind == MDG_PIN_MAP; i++) {
+		if (m->nr_maps == MDG_METRICS_MAX_MAPS)
+			break;
+		if (!strcmp(mdg_pins[i].obj, ".bss"))
+			map = s->bpf.skel->maps.bss;
+		else
+			map = bpf_object__find_map_by_name(s->bpf.skel->obj, mdg_pins[i].obj);
+		if (!map || bpf_map__fd(map) < 0)
+			continue;
+		m->maps[m->nr_maps].name = mdg_pins[i].name;
+		m->maps[m->nr_maps++].bytes = mdg_map_memory(bpf_map__fd(map));
+	}
+}
+
 static void write_metrics(struct service *s)
 {
 	struct mdg_metrics m = {};
@@ -222,6 +242,9 @@ static void write_metrics(struct service *s)
 					  sizeof(struct mdg_holder_key));
 		m.mode = s->o->policy.mode;
 		m.audit = s->o->policy.audit;
+		m.version = MDG_VERSION;
+		m.ready = s->bpf.skel->bss->cfg.ready;
+		map_memory(s, &m);
 		ret = mdg_metrics_write(s->o->metrics_file, &m);
 	}
 	/* Said once per kind of failure, not every few seconds. */
@@ -436,6 +459,8 @@ int mdg_cmd_run(struct mdg_opts *o, int argc, char **argv)
 		/* Holdings only a pass can end may be pinned from before; and no request is pending. */
 		run_pass(&s);
 		ret = event_loop(&s);
+		/* Not ready from here on, and the last metrics file says so. */
+		s.bpf.skel->bss->cfg.ready = 0;
 		ring_buffer__consume(s.rb);
 		write_metrics(&s);
 	}

@@ -333,9 +333,10 @@ sc_metrics() {
 		sleep 0.1
 	done
 	[ -s "$prom" ] || fail "$prom not written within 5 s"
+	# The format and the naming conventions, as the unit test checks them on made-up numbers.
 	"$PY" - "$prom" >"$WORK/py.out" 2>&1 <<'EOF' || fail "metrics: $(tail -n 1 "$WORK/py.out")"
 import re, sys
-helps, types, samples = set(), {}, []
+helps, types, series, families = set(), {}, set(), []
 for l in open(sys.argv[1]).read().splitlines():
     m = re.match(r"^# HELP (\S+) \S.*$", l)
     if m:
@@ -343,17 +344,33 @@ for l in open(sys.argv[1]).read().splitlines():
     m = re.match(r"^# TYPE (\S+) (counter|gauge)$", l)
     if m:
         types[m.group(1)] = m.group(2); continue
-    m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9]+$', l)
+    m = re.match(r'^(mdevguard_[a-z0-9_]*[a-z0-9])(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9]+$', l)
     if not m:
         sys.exit("not a metric line: %r" % l)
-    samples.append(m.group(1))
-for s in samples:
-    if not s.startswith("mdevguard_") or s not in helps or s not in types:
-        sys.exit("%s: no prefix, HELP or TYPE" % s)
-    if types[s] == "counter" and not s.endswith("_total"):
-        sys.exit("counter %s does not end in _total" % s)
-print("ok", len(samples), "samples")
+    name = m.group(1)
+    if name not in helps or name not in types:
+        sys.exit("%s: no HELP or TYPE before it" % name)
+    if (types[name] == "counter") != name.endswith("_total"):
+        sys.exit("%s: counters and only counters end in _total" % name)
+    if families and families[-1] != name and name in families:
+        sys.exit("%s: its samples are not together" % name)
+    if not families or families[-1] != name:
+        families.append(name)
+    if (name, m.group(2)) in series:
+        sys.exit("series twice: %r" % l)
+    series.add((name, m.group(2)))
+want = {"mdevguard_build_info", "mdevguard_ready", "mdevguard_policy_info",
+        "mdevguard_opens_total", "mdevguard_decisions_total", "mdevguard_errors_total",
+        "mdevguard_events_lost_total", "mdevguard_holdings_acquired_total",
+        "mdevguard_holdings_released_total", "mdevguard_devices", "mdevguard_holders",
+        "mdevguard_map_memory_bytes"}
+if want - set(families):
+    sys.exit("missing: %s" % " ".join(sorted(want - set(families))))
+print("ok", len(series), "samples")
 EOF
+	[ "$(prom_value "$prom" mdevguard_ready)" = 1 ] || fail "mdevguard_ready is not 1 in $prom"
+	prom_value "$prom" 'mdevguard_map_memory_bytes{map="holders"}' >/dev/null ||
+		fail "no memory of the holders map in $prom"
 	d0=$(prom_value "$prom" 'mdevguard_decisions_total{action="deny"}') ||
 		fail "no deny counter in $prom"
 	expect_client "a deny" "open:${S[1]}" "open:${S[2]}=EPERM"
@@ -365,6 +382,10 @@ EOF
 	[ "${d1:-0}" -gt "$d0" ] || fail "deny counter stayed at $d0 in $prom"
 	info "metrics: deny counter $d0 -> $d1 after a deny"
 	svc_finish
+	# The file outlives the service, and the collector goes on reading it: it must not
+	# claim a service that is gone.
+	[ "$(prom_value "$prom" mdevguard_ready)" = 0 ] ||
+		fail "mdevguard_ready is not 0 in $prom after the service exited"
 	pass
 }
 
