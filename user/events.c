@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "events.h"
+#include "log.h"
 #include "names.h"
 
 
@@ -150,6 +152,42 @@ int mdg_event_format(const struct mdg_event *e, const char *exe, const char *nod
 			mdg_rule_name(e->rule), mdg_action_name(e->action));
 }
 
+/*
+ * Under systemd, a decision is a journal entry of its own: the line as MESSAGE, a denial (or an
+ * audit's would-be denial) at warning priority, an allow at info, and every field of the line
+ * as MDG_* for journalctl's matches (journalctl -u mdevguard MDG_RULE=restricted-device).
+ */
+static int journal_decision(const struct mdg_event *e, const char *line, const char *exe,
+			    const char *node)
+{
+	char f[13][PATH_MAX + 16], uuid[MDG_UUID_LEN], held[MDG_MAX_HELD * (MDG_UUID_LEN + 1)] = "";
+	const char *fields[13];
+	size_t off = 0, n = 0;
+	__u32 i;
+
+	for (i = 0; i < e->nr_held && i < MDG_MAX_HELD; i++) {
+		mdg_uuid_format(&e->held[i], uuid);
+		off += snprintf(held + off, sizeof(held) - off, "%s%s", i ? "," : "", uuid);
+	}
+	mdg_uuid_format(&e->dev, uuid);
+	snprintf(f[n++], sizeof(f[0]), "MDG_ACTION=%s", mdg_action_name(e->action));
+	snprintf(f[n++], sizeof(f[0]), "MDG_RULE=%s", mdg_rule_name(e->rule));
+	snprintf(f[n++], sizeof(f[0]), "MDG_HOOK=%s", mdg_hook_name(e->hook));
+	snprintf(f[n++], sizeof(f[0]), "MDG_DEVICE=%s", uuid);
+	snprintf(f[n++], sizeof(f[0]), "MDG_TYPE=%.*s", MDG_TYPE_LEN, e->type);
+	snprintf(f[n++], sizeof(f[0]), "MDG_NODE=%s", node);
+	snprintf(f[n++], sizeof(f[0]), "MDG_HELD=%s", held);
+	snprintf(f[n++], sizeof(f[0]), "MDG_PID=%u", e->pid);
+	snprintf(f[n++], sizeof(f[0]), "MDG_TGID=%u", e->tgid);
+	snprintf(f[n++], sizeof(f[0]), "MDG_UID=%u", e->uid);
+	snprintf(f[n++], sizeof(f[0]), "MDG_COMM=%.*s", MDG_COMM_LEN, e->comm);
+	snprintf(f[n++], sizeof(f[0]), "MDG_EXE=%s", exe);
+	for (i = 0; i < n; i++)
+		fields[i] = f[i];
+	return mdg_journal_send(e->action == MDG_ACT_ALLOW ? LOG_INFO : LOG_WARNING, line, fields,
+				n);
+}
+
 int mdg_events_handle(void *ctx, void *data, size_t len)
 {
 	struct mdg_events *ev = ctx;
@@ -168,6 +206,9 @@ int mdg_events_handle(void *ctx, void *data, size_t len)
 		exe[n] = '\0';
 	node_name(ev->scan, e->rdev, node, sizeof(node));
 	if (mdg_event_format(e, exe, node, ev->fmt, line, sizeof(line)) < 0)
+		return 0;
+	/* the entry with its fields replaces the plain line on stdout; a failed send falls back */
+	if (mdg_log_journal_out() && !journal_decision(e, line, exe, node))
 		return 0;
 	printf("%s\n", line);
 	/* nowhere better to report a failing stdout; stderr's log goes the same way */

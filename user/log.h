@@ -32,6 +32,15 @@ void mdg_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int mdg_err_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Whether stdout is journald's stream (the service runs under systemd): see events.c. */
+bool mdg_log_journal_out(void);
+
+/*
+ * One journal entry: MESSAGE, PRIORITY (syslog's), SYSLOG_IDENTIFIER=mdevguard and fields,
+ * each "KEY=value" (at most 29); 0 or -errno.
+ */
+int mdg_journal_send(int priority, const char *message, const char *const *fields, size_t n);
+
 /* For mdg_sysfs_scan(): ctx unused. */
 void mdg_warn_cb(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -159,6 +159,10 @@ static void usage(FILE *f)
 "                      loop), attach it to this process's container and get its device\n"
 "                      fd; then close and remove it. Prints escapes (device fds obtained),\n"
 "                      denials at open and at use; ok means no escape\n"
+"  mapped:TYPEDIR:N:UUIDPREFIX:BASE\n"
+"                      N times: create the mdev and open its group node until the open is\n"
+"                      denied (this process must hold a restricted device); prints the\n"
+"                      time from create to the first denial, min/median/max in ms\n"
 "  openpath:PATH       open() any file and keep it open: O_RDWR for a character device,\n"
 "                      O_RDONLY otherwise\n"
 "  closepath:PATH      close it\n"
@@ -1597,6 +1601,80 @@ static int op_hotplug(const char *arg, struct result *r)
 	return escapes ? EEXIST : other ? first_other : 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * mapped:TYPEDIR:N:PREFIX:BASE: hotplug to enforced. N times: create the mdev, then open its
+ * group node until the open is denied (this process holds a restricted device, so once the
+ * device is in mdevguard's map its open is refused); the time from the write to create to the
+ * first denial, in ms, min/median/max. The opens that got through before are closed unused.
+ */
+static int op_mapped(const char *arg, struct result *r)
+{
+	char typedir[PATH_MAX], prefix[64], uuid[96], path[PATH_MAX + 32], node[PATH_MAX];
+	char link[PATH_MAX], target[PATH_MAX];
+	double t0, end, ms[256];
+	const char *p1, *p2, *p3;
+	long count, base, k;
+	int fd, err = 0;
+	ssize_t n;
+
+	p1 = strchr(arg, ':');
+	p2 = p1 ? strchr(p1 + 1, ':') : NULL;
+	p3 = p2 ? strchr(p2 + 1, ':') : NULL;
+	if (!p3)
+		return EINVAL;
+	snprintf(typedir, sizeof(typedir), "%.*s", (int)(p1 - arg), arg);
+	count = atol(p1 + 1);
+	if (count < 1 || count > 256)
+		return EINVAL;
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)(p3 - p2 - 1), p2 + 1);
+	base = strtol(p3 + 1, NULL, 0);
+	for (k = 0; k < count && !err; k++) {
+		snprintf(uuid, sizeof(uuid), "%s%012lx", prefix, base + k);
+		snprintf(path, sizeof(path), "%s/create", typedir);
+		t0 = now_s();
+		err = sysfs_write(path, uuid);
+		if (err)
+			break;
+		snprintf(link, sizeof(link), "/sys/bus/mdev/devices/%s/iommu_group", uuid);
+		end = t0 + 10;
+		err = ETIMEDOUT;
+		while (now_s() < end) {
+			n = readlink(link, target, sizeof(target) - 1);
+			if (n < 0)
+				continue;
+			target[n] = '\0';
+			snprintf(node, sizeof(node), "/dev/vfio/%s", strrchr(target, '/') + 1);
+			fd = open(node, O_RDWR | O_CLOEXEC);
+			if (fd >= 0) {
+				close(fd);
+				continue;
+			}
+			if (errno == EPERM) {
+				ms[k] = (now_s() - t0) * 1000;
+				err = 0;
+				break;
+			}
+		}
+		snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/remove", uuid);
+		sysfs_write(path, "1");
+	}
+	if (err) {
+		snprintf(r->details, sizeof(r->details), "device %ld (%s) never denied", k, uuid);
+		return err;
+	}
+	qsort(ms, count, sizeof(ms[0]), cmp_double);
+	snprintf(r->details, sizeof(r->details), "n=%ld min_ms=%.1f median_ms=%.1f max_ms=%.1f",
+		 count, ms[0], ms[count / 2], ms[count - 1]);
+	return 0;
+}
+
 struct race {
 	int threads;
 	int rounds;
@@ -1831,6 +1909,8 @@ static int run_op(char *tok)
 		ret = op_getfd(arg, &r);
 	else if (!strcmp(op, "use"))
 		ret = op_use(arg, &r);
+	else if (!strcmp(op, "mapped"))
+		ret = op_mapped(arg, &r);
 	else if (!strcmp(op, "cdev"))
 		ret = op_cdev(arg, &r);
 	else if (!strcmp(op, "bind"))

@@ -52,10 +52,10 @@ parse_args() {
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--kernel)
-			[ $# -ge 2 ] || die "--kernel needs 6.1, 6.12 or cdev"
+			[ $# -ge 2 ] || die "--kernel needs 6.1, 6.12, systemd or cdev"
 			case $2 in
-			6.1 | 6.12 | cdev) kernels+=("$2") ;;
-			*) die "--kernel $2: only 6.1, 6.12 and cdev are known" ;;
+			6.1 | 6.12 | systemd | cdev) kernels+=("$2") ;;
+			*) die "--kernel $2: only 6.1, 6.12, systemd and cdev are known" ;;
 			esac
 			shift 2
 			;;
@@ -93,7 +93,7 @@ parse_args() {
 	[ -n "$build_dir" ] || { usage >&2; exit 2; }
 	[ -d "$build_dir" ] || die "BUILD_DIR $build_dir does not exist: run cmake --build first"
 	build_dir=$(cd "$build_dir" && pwd)
-	[ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12 cdev)
+	[ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12 systemd cdev)
 	case $build_dir in
 	/proc/* | /sys/* | /dev/*) die "BUILD_DIR must be on a disk the guest can see over 9p" ;;
 	esac
@@ -139,6 +139,17 @@ preflight() {
 		bash "$src_dir/tests/sanitize.sh" --build-only "$build_dir" ||
 			die "cannot build the ASan service (tests/sanitize.sh --build-only $build_dir)"
 	fi
+	# the Debian package, for the scenarios under systemd that install it
+	deb=
+	if [ -n "${plans[systemd]:-}" ]; then
+		deb=$(ls "$build_dir"/pkg/mdevguard_*_amd64.deb 2>/dev/null | tail -n 1 || true)
+		if [ -z "$deb" ]; then
+			say "building the Debian package for the systemd scenarios (tests/package.sh)"
+			bash "$src_dir/tests/package.sh" "$build_dir" >"$build_dir/package.log" 2>&1 ||
+				say "tests/package.sh failed (see $build_dir/package.log)"
+			deb=$(ls "$build_dir"/pkg/mdevguard_*_amd64.deb 2>/dev/null | tail -n 1 || true)
+		fi
+	fi
 	# only a guest whose kernel hangs should meet this: scenarios have their own limits
 	[ -n "$boot_timeout" ] || boot_timeout=$((120 + 45 * $(wc -l <<<"${plans[cdev]:-${plans[${kernels[0]}]}}")))
 
@@ -176,7 +187,8 @@ wait_kernel_build() {
 image_pattern() {
 	case $1 in
 	6.1) echo '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' ;;
-	6.12) echo '^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' ;;
+	# systemd: Debian's 6.12 again, booted with systemd as PID 1
+	6.12 | systemd) echo '^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' ;;
 	esac
 }
 
@@ -330,8 +342,10 @@ build_fixture() {
 
 # Modules /init needs before the root exists, in load order.
 initramfs_modules() {
-	local kver=$1 kroot=$2 m
-	for m in virtio_pci 9pnet_virtio 9p; do
+	local kver=$1 kroot=$2 series=${3:-} m extra=
+	# under systemd the root is an overlay over the 9p root
+	[ "$series" = systemd ] && extra=overlay
+	for m in virtio_pci 9pnet_virtio 9p $extra; do
 		modprobe -d "$kroot" -S "$kver" --show-depends "$m"
 	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
 }
@@ -356,7 +370,7 @@ build_initramfs() {
 		*) die "unexpected module file $ko" ;;
 		esac
 		echo "$name" >>"$stage/modules/order"
-	done < <(initramfs_modules "$kver" "$kroot")
+	done < <(initramfs_modules "$kver" "$kroot" "$series")
 	cat >"$stage/mdg.env" <<EOF
 MDG_SERIES='$series'
 MDG_KVER='$kver'
@@ -374,6 +388,8 @@ MDG_BENCH_ROUNDS='${MDG_BENCH_ROUNDS:-3}'
 MDG_BENCH_WARMUP='${MDG_BENCH_WARMUP:-1}'
 MDG_BENCH_OPS='${MDG_BENCH_OPS:-1000}'
 MDG_ACCEL='$accel'
+MDG_INIT='$([ "$series" = systemd ] && echo systemd)'
+MDG_DEB='$deb'
 EOF
 	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) \
 		>"$vm_dir/$series/initramfs.cpio"
@@ -447,7 +463,7 @@ qemu_once() {
 		-pidfile "$out/qemu.pid" \
 		-kernel "$kroot/boot/vmlinuz-$kver" \
 		-initrd "$out/initramfs.cpio" \
-		-append "console=ttyS0 lsm=$lsm panic=-1 mitigations=off intel_iommu=on iommu=pt" \
+		-append "console=ttyS0 lsm=$lsm panic=-1 mitigations=off intel_iommu=on iommu=pt$([ "$series" = systemd ] && echo " systemd.show_status=false")" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-nic none </dev/null >"$console" 2>&1 &
 	qpid=$!
