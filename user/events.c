@@ -231,7 +231,7 @@ static void node_name(const struct mdg_sysfs *scan, __u32 rdev, char *buf, size_
 }
 
 /* A name from the kernel as one printable token: spaces and control bytes escaped. */
-static void token(const char *s, size_t max, char *out, size_t len)
+void mdg_event_token(const char *s, size_t max, char *out, size_t len)
 {
 	size_t i, o = 0;
 
@@ -316,7 +316,7 @@ static void name_field(const char *key, const char *v, char *out, size_t len)
 	out[0] = '\0';
 	if (!v || !v[0])
 		return;
-	token(v, MDG_NAME_MAX, tok, sizeof(tok));
+	mdg_event_token(v, MDG_NAME_MAX, tok, sizeof(tok));
 	snprintf(out, len, " %s=%s", key, tok);
 }
 
@@ -339,9 +339,9 @@ int mdg_event_format(const struct mdg_event *e, const char *exe, const char *nod
 		mdg_uuid_format(&e->held[i], uuid);
 		off += snprintf(held + off, sizeof(held) - off, "%s%s", i ? "," : "", uuid);
 	}
-	token(e->comm, MDG_COMM_LEN, comm, sizeof(comm));
-	token(e->type, MDG_TYPE_LEN, type, sizeof(type));
-	token(exe, PATH_MAX, exe_tok, sizeof(exe_tok));
+	mdg_event_token(e->comm, MDG_COMM_LEN, comm, sizeof(comm));
+	mdg_event_token(e->type, MDG_TYPE_LEN, type, sizeof(type));
+	mdg_event_token(exe, PATH_MAX, exe_tok, sizeof(exe_tok));
 	mdg_uuid_format(&e->dev, uuid);
 	name_field("vm", names ? names->vm : NULL, vm, sizeof(vm));
 	name_field("unit", names ? names->unit : NULL, unit, sizeof(unit));

@@ -58,6 +58,13 @@ __u64 mdg_proc_tick_ns(void);
  */
 void mdg_proc_names_read(__u32 tgid, struct mdg_proc_names *n, bool warn);
 
+/*
+ * A name as one printable token, as decision lines print them: at most max bytes of s, spaces,
+ * control bytes, backslashes and bytes above 0x7e as \xNN. len at least 4 * max + 1 for all of
+ * it.
+ */
+void mdg_event_token(const char *s, size_t max, char *out, size_t len);
+
 /* ring_buffer_sample_fn */
 int mdg_events_handle(void *ctx, void *data, size_t len);
 
