@@ -23,7 +23,7 @@
 #include "names.h"
 
 #define CGROUP_MAX	8192		/* /proc/PID/cgroup read, v1's many lines included */
-#define CMDLINE_MAX	(256 * 1024)	/* /proc/PID/cmdline read; QEMU's -name comes early */
+#define CMDLINE_MAX	((size_t)256 * 1024)	/* /proc/PID/cmdline read; QEMU's -name comes early */
 #define STAT_MAX	1024
 
 /* Up to cap bytes of a /proc file; -errno. */
@@ -81,8 +81,10 @@ int mdg_proc_start_ns(__u32 tgid, __u64 *ns)
 
 static void copy_name(char *dst, size_t len, const char *src)
 {
-	if (src && strlen(src) < len)
-		strcpy(dst, src);
+	size_t n = src ? strlen(src) : len;
+
+	if (n < len)
+		memcpy(dst, src, n + 1);
 }
 
 void mdg_proc_names_read(__u32 tgid, struct mdg_proc_names *n, bool warn)
@@ -96,9 +98,9 @@ void mdg_proc_names_read(__u32 tgid, struct mdg_proc_names *n, bool warn)
 	if (len > 0 && !mdg_cgroup_path(cg, (size_t)len, path, sizeof(path))) {
 		ret = mdg_cgroup_vm(path, n->vm, sizeof(n->vm));
 		if (ret && ret != -ENOENT && warn)
-			mdg_warn("process %u: machine scope in cgroup %s names no domain: %s", tgid,
-				 path, ret == -EINVAL ? "an escape that is not \\xNN" :
-							strerror(-ret));
+			mdg_warn("process %u: the machine scope of its cgroup names no domain: %s",
+				 tgid, ret == -EINVAL ? "an escape that is not \\xNN, or \\x00" :
+							"name too long");
 		if (mdg_cgroup_pod(path, n->pod, sizeof(n->pod)))
 			n->pod[0] = '\0';
 	}

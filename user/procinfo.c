@@ -127,24 +127,26 @@ int mdg_cgroup_vm(const char *path, char *vm, size_t len)
 	int ret;
 
 	while (next_component(&it, &c, &n)) {
-		if (n <= strlen(prefix) + strlen(suffix) || memcmp(c, prefix, strlen(prefix)) ||
-		    memcmp(c + n - strlen(suffix), suffix, strlen(suffix)))
+		if (n <= strlen(prefix) + strlen(suffix) ||
+		    memcmp(c, prefix, strlen(prefix)) != 0 ||
+		    memcmp(c + n - strlen(suffix), suffix, strlen(suffix)) != 0)
 			continue;
 		ret = unit_unescape(c + strlen(prefix), n - strlen(prefix) - strlen(suffix),
 				    machine, sizeof(machine));
 		if (ret)
 			return ret;
 		/* libvirt names QEMU's machines "qemu-ID-NAME" */
-		if (strncmp(machine, "qemu-", 5))
+		if (strncmp(machine, "qemu-", 5) != 0)
 			return -ENOENT;
 		p = machine + 5;
 		m = strspn(p, "0123456789");
 		if (!m || p[m] != '-' || !p[m + 1])
 			return -ENOENT;
 		p += m + 1;
-		if (strlen(p) >= len)
+		m = strlen(p);
+		if (m >= len)
 			return -ENAMETOOLONG;
-		strcpy(vm, p);
+		memcpy(vm, p, m + 1);
 		return 0;
 	}
 	return -ENOENT;
@@ -160,12 +162,16 @@ static int pod_uid(const char *s, size_t n, char *uid, size_t len)
 	if (n != 36 && n != 32)
 		return -ENOENT;
 	for (i = 0; i < n; i++) {
-		char c = s[i] == '_' ? '-' : s[i];
 		int dash = n == 36 && (i == 8 || i == 13 || i == 18 || i == 23);
+		char c = s[i];
 
+		if (c == '_')
+			c = '-';
+		else if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
 		if (dash ? c != '-' : hexval(c) < 0)
 			return -ENOENT;
-		uid[i] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
+		uid[i] = c;
 	}
 	uid[n] = '\0';
 	return 0;
@@ -210,41 +216,36 @@ int mdg_cgroup_pod(const char *path, char *uid, size_t len)
 static int name_opts(const char *s, char *name, size_t nlen)
 {
 	char elem[MDG_NAME_MAX + 16];
-	size_t o;
-	int first = 1, found = -ENOENT;
+	int first = 1, found = -ENOENT, guest;
+	size_t o, w, vlen;
+	const char *v;
 
 	while (*s) {
 		/* an element ends at a single comma; ",," is a comma in it */
-		for (o = 0; *s && !(s[0] == ',' && s[1] != ','); s++) {
+		for (o = 0, w = 0; *s && !(s[0] == ',' && s[1] != ','); s++, o++) {
 			if (s[0] == ',')
 				s++;
-			if (o + 1 < sizeof(elem))
-				elem[o] = *s;
-			o++;
+			if (w + 1 < sizeof(elem))
+				elem[w++] = *s;
 		}
+		elem[w] = '\0';
 		if (*s)
 			s++;
-		if (o >= sizeof(elem)) {
-			/* too long to be shown; a guest name only if it says so */
-			if (first || (o > 6 && !memcmp(elem, "guest=", 6)))
-				found = -ENAMETOOLONG;
-			first = 0;
-			continue;
-		}
-		elem[o] = '\0';
-		if (!strncmp(elem, "guest=", 6) || (first && !strchr(elem, '='))) {
-			const char *v = first && !strchr(elem, '=') ? elem : elem + 6;
-
-			if (!*v) {
-				found = -ENODATA;
-			} else if (strlen(v) >= nlen) {
-				found = -ENAMETOOLONG;
-			} else {
-				strcpy(name, v);
-				found = 0;
-			}
-		}
+		/* "guest=NAME", or a first element without a key: the implied guest */
+		guest = !strncmp(elem, "guest=", 6) ? 6 : first && !strchr(elem, '=') ? 0 : -1;
 		first = 0;
+		if (guest < 0)
+			continue;
+		v = elem + guest;
+		vlen = o - (size_t)guest;
+		if (!vlen) {
+			found = -ENODATA;
+		} else if (o > w || vlen >= nlen) {
+			found = -ENAMETOOLONG;
+		} else {
+			memcpy(name, v, vlen + 1);
+			found = 0;
+		}
 	}
 	return found;
 }
