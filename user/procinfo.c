@@ -258,7 +258,7 @@ int mdg_qemu_guest_name(const char *cmdline, size_t len, char *name, size_t nlen
 	for (; p < end; p = nul + 1) {
 		nul = memchr(p, '\0', (size_t)(end - p));
 		if (!nul)
-			break;	/* cut off: not a whole argument */
+			break; /* cut off: not a whole argument */
 		if (want) {
 			r = name_opts(p, name, nlen);
 			/* QEMU merges its -name options: the last guest name counts, even empty */
@@ -294,7 +294,7 @@ int mdg_stat_start_ticks(const char *text, size_t len, uint64_t *ticks)
 		if (field == 21)
 			break;
 		if (p >= end || *p == ' ')
-			return -EINVAL;	/* an empty field */
+			return -EINVAL; /* an empty field */
 		while (p < end && *p != ' ')
 			p++;
 	}
