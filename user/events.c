@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Decision events. The BPF side sends what it knows at the moment of the open; what only user
- * space can know (the executable, the /dev path of the node) is added here.
+ * space can know (the executable, the /dev path of the node, the VM, unit and pod the process
+ * belongs to) is added here, read from /proc when the event is handled, and kept for the events
+ * that come after the process exited.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <syslog.h>
@@ -13,15 +17,191 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <systemd/sd-login.h>
 
 #include "events.h"
 #include "log.h"
 #include "names.h"
 
+#define CGROUP_MAX	8192		/* /proc/PID/cgroup read, v1's many lines included */
+#define CMDLINE_MAX	((size_t)256 * 1024)	/* /proc/PID/cmdline read; QEMU's -name comes early */
+#define STAT_MAX	1024
 
+/* Up to cap bytes of a /proc file; -errno. */
+static ssize_t read_proc(__u32 tgid, const char *what, char *buf, size_t cap)
+{
+	char path[64];
+	size_t n = 0;
+	ssize_t r;
+	int fd;
 
+	snprintf(path, sizeof(path), "/proc/%u/%s", tgid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (n < cap) {
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		if (!r)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	return (ssize_t)n;
+}
 
+__u64 mdg_proc_tick_ns(void)
+{
+	long hz = sysconf(_SC_CLK_TCK);
 
+	return hz > 0 && hz <= 1000000000L ? 1000000000ULL / (__u64)hz : 10000000ULL;
+}
+
+int mdg_proc_start_ns(__u32 tgid, __u64 *ns)
+{
+	char buf[STAT_MAX];
+	uint64_t ticks;
+	ssize_t n;
+	int ret;
+
+	n = read_proc(tgid, "stat", buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	ret = mdg_stat_start_ticks(buf, (size_t)n, &ticks);
+	if (ret)
+		return ret;
+	*ns = ticks * mdg_proc_tick_ns();
+	return 0;
+}
+
+static void copy_name(char *dst, size_t len, const char *src)
+{
+	size_t n = src ? strlen(src) : len;
+
+	if (n < len)
+		memcpy(dst, src, n + 1);
+}
+
+void mdg_proc_names_read(__u32 tgid, struct mdg_proc_names *n, bool warn)
+{
+	char cg[CGROUP_MAX], path[CGROUP_MAX], *cmdline, *unit = NULL;
+	ssize_t len;
+	int ret = -ENOENT;
+
+	memset(n, 0, sizeof(*n));
+	len = read_proc(tgid, "cgroup", cg, sizeof(cg));
+	if (len > 0 && !mdg_cgroup_path(cg, (size_t)len, path, sizeof(path))) {
+		ret = mdg_cgroup_vm(path, n->vm, sizeof(n->vm));
+		if (ret && ret != -ENOENT && warn)
+			mdg_warn("process %u: the machine scope of its cgroup names no domain: %s",
+				 tgid, ret == -EINVAL ? "an escape that is not \\xNN, or \\x00" :
+							"name too long");
+		if (mdg_cgroup_pod(path, n->pod, sizeof(n->pod)))
+			n->pod[0] = '\0';
+	}
+	/* QEMU not started by libvirt, or libvirt without systemd: its own -name */
+	if (ret) {
+		n->vm[0] = '\0';
+		cmdline = malloc(CMDLINE_MAX);
+		len = cmdline ? read_proc(tgid, "cmdline", cmdline, CMDLINE_MAX) : -ENOMEM;
+		if (len > 0) {
+			ret = mdg_qemu_guest_name(cmdline, (size_t)len, n->vm, sizeof(n->vm));
+			if (ret == -ENAMETOOLONG && warn)
+				mdg_warn("process %u: QEMU's -name guest is longer than %d bytes: not shown",
+					 tgid, MDG_NAME_MAX - 1);
+			if (ret)
+				n->vm[0] = '\0';
+		}
+		free(cmdline);
+	}
+	/* a user manager's unit says more than its user@UID.service */
+	if (sd_pid_get_user_unit((pid_t)tgid, &unit) < 0 &&
+	    sd_pid_get_unit((pid_t)tgid, &unit) < 0)
+		unit = NULL;
+	copy_name(n->unit, sizeof(n->unit), unit);
+	free(unit);
+}
+
+static void entry_clear(struct mdg_proc_entry *c)
+{
+	free(c->exe);
+	free(c->names);
+	memset(c, 0, sizeof(*c));
+}
+
+void mdg_events_free(struct mdg_events *ev)
+{
+	size_t i;
+
+	for (i = 0; ev->cache && i < MDG_PROC_CACHE; i++)
+		entry_clear(&ev->cache[i]);
+	free(ev->cache);
+	ev->cache = NULL;
+}
+
+/* What was read of tgid as it was at boot_ns: the newest entry started by then. */
+static struct mdg_proc_entry *cache_find(struct mdg_events *ev, __u32 tgid, __u64 boot_ns)
+{
+	struct mdg_proc_entry *best = NULL;
+	size_t i;
+
+	for (i = 0; ev->cache && i < MDG_PROC_CACHE; i++) {
+		struct mdg_proc_entry *c = &ev->cache[i];
+
+		if (c->names && c->tgid == tgid && c->start_ns <= boot_ns &&
+		    (!best || c->start_ns > best->start_ns))
+			best = c;
+	}
+	if (best)
+		best->used = ++ev->clock;
+	return best;
+}
+
+/* Keeps what was read of a process, in its entry or the least recently used one. */
+static void cache_put(struct mdg_events *ev, __u32 tgid, __u64 start_ns, const char *exe,
+		      const struct mdg_proc_names *n)
+{
+	struct mdg_proc_entry *c = NULL;
+	struct mdg_proc_names *names;
+	char *e;
+	size_t i;
+
+	if (!ev->cache) {
+		ev->cache = calloc(MDG_PROC_CACHE, sizeof(*ev->cache));
+		if (!ev->cache)
+			return;
+	}
+	for (i = 0; i < MDG_PROC_CACHE; i++) {
+		struct mdg_proc_entry *x = &ev->cache[i];
+
+		if (x->names && x->tgid == tgid && x->start_ns == start_ns) {
+			c = x;
+			break;
+		}
+		if (!c || (c->names && (!x->names || x->used < c->used)))
+			c = x;
+	}
+	names = malloc(sizeof(*names));
+	e = strdup(exe);
+	if (!names || !e) {
+		free(names);
+		free(e);
+		return;
+	}
+	*names = *n;
+	entry_clear(c);
+	c->tgid = tgid;
+	c->start_ns = start_ns;
+	c->used = ++ev->clock;
+	c->exe = e;
+	c->names = names;
+}
 
 void mdg_events_init(struct mdg_events *ev, enum mdg_log_format fmt)
 {
@@ -54,7 +234,7 @@ static void node_name(const struct mdg_sysfs *scan, __u32 rdev, char *buf, size_
 }
 
 /* A name from the kernel as one printable token: spaces and control bytes escaped. */
-static void token(const char *s, size_t max, char *out, size_t len)
+void mdg_event_token(const char *s, size_t max, char *out, size_t len)
 {
 	size_t i, o = 0;
 
@@ -81,7 +261,7 @@ static void time_string(char *buf, size_t len)
 }
 
 static int format_json(const struct mdg_event *e, const char *ts, const char *exe,
-		       const char *node, char *buf, size_t len)
+		       const char *node, const struct mdg_proc_names *names, char *buf, size_t len)
 {
 	char uuid[MDG_UUID_LEN], rdev[32], s[MDG_TYPE_LEN + 1];
 	struct json_object *o, *held;
@@ -117,6 +297,13 @@ static int format_json(const struct mdg_event *e, const char *ts, const char *ex
 	}
 	json_object_object_add(o, "held", held);
 	json_object_object_add(o, "hook", json_object_new_string(mdg_hook_name(e->hook)));
+	/* the names that exist only */
+	if (names && names->vm[0])
+		json_object_object_add(o, "vm", json_object_new_string(names->vm));
+	if (names && names->unit[0])
+		json_object_object_add(o, "unit", json_object_new_string(names->unit));
+	if (names && names->pod[0])
+		json_object_object_add(o, "pod", json_object_new_string(names->pod));
 	n = snprintf(buf, len, "%s",
 		     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							       JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -124,32 +311,49 @@ static int format_json(const struct mdg_event *e, const char *ts, const char *ex
 	return n;
 }
 
+/* " KEY=VALUE" for a name that exists, as a token; "" otherwise. */
+static void name_field(const char *key, const char *v, char *out, size_t len)
+{
+	char tok[MDG_NAME_MAX * 4 + 1];
+
+	out[0] = '\0';
+	if (!v || !v[0])
+		return;
+	mdg_event_token(v, MDG_NAME_MAX, tok, sizeof(tok));
+	snprintf(out, len, " %s=%s", key, tok);
+}
+
 int mdg_event_format(const struct mdg_event *e, const char *exe, const char *node,
-		     enum mdg_log_format fmt, char *buf, size_t len)
+		     const struct mdg_proc_names *names, enum mdg_log_format fmt, char *buf,
+		     size_t len)
 {
 	char ts[64], comm[MDG_COMM_LEN * 4 + 1], type[MDG_TYPE_LEN * 4 + 1];
 	char exe_tok[PATH_MAX], uuid[MDG_UUID_LEN];
 	char held[MDG_MAX_HELD * (MDG_UUID_LEN + 1)] = "-";
+	char vm[MDG_NAME_MAX * 4 + 8], unit[MDG_NAME_MAX * 4 + 8], pod[MDG_NAME_MAX * 4 + 8];
 	size_t off = 0;
 	__u32 i;
 
 	time_string(ts, sizeof(ts));
 	if (fmt == MDG_LOG_JSON)
-		return format_json(e, ts, exe, node, buf, len);
+		return format_json(e, ts, exe, node, names, buf, len);
 
 	for (i = 0; i < e->nr_held && i < MDG_MAX_HELD; i++) {
 		mdg_uuid_format(&e->held[i], uuid);
 		off += snprintf(held + off, sizeof(held) - off, "%s%s", i ? "," : "", uuid);
 	}
-	token(e->comm, MDG_COMM_LEN, comm, sizeof(comm));
-	token(e->type, MDG_TYPE_LEN, type, sizeof(type));
-	token(exe, PATH_MAX, exe_tok, sizeof(exe_tok));
+	mdg_event_token(e->comm, MDG_COMM_LEN, comm, sizeof(comm));
+	mdg_event_token(e->type, MDG_TYPE_LEN, type, sizeof(type));
+	mdg_event_token(exe, PATH_MAX, exe_tok, sizeof(exe_tok));
 	mdg_uuid_format(&e->dev, uuid);
+	name_field("vm", names ? names->vm : NULL, vm, sizeof(vm));
+	name_field("unit", names ? names->unit : NULL, unit, sizeof(unit));
+	name_field("pod", names ? names->pod : NULL, pod, sizeof(pod));
 	return snprintf(buf, len,
-			"%s %s pid=%u tgid=%u uid=%u comm=%s exe=%s device=%s type=%s node=%s (%u:%u) held=%s hook=%s rule=%s action=%s",
+			"%s %s pid=%u tgid=%u uid=%u comm=%s exe=%s device=%s type=%s node=%s (%u:%u) held=%s hook=%s rule=%s action=%s%s%s%s",
 			ts, mdg_action_name(e->action), e->pid, e->tgid, e->uid, comm, exe_tok, uuid,
 			type, node, MDG_MAJOR(e->rdev), MDG_MINOR(e->rdev), held, mdg_hook_name(e->hook),
-			mdg_rule_name(e->rule), mdg_action_name(e->action));
+			mdg_rule_name(e->rule), mdg_action_name(e->action), vm, unit, pod);
 }
 
 /*
@@ -192,20 +396,43 @@ int mdg_events_handle(void *ctx, void *data, size_t len)
 {
 	struct mdg_events *ev = ctx;
 	const struct mdg_event *e = data;
-	char path[64], exe[PATH_MAX], node[PATH_MAX], line[8192];
-	ssize_t n;
+	static char line[MDG_EVENT_LINE_MAX];
+	char path[64], exe[PATH_MAX], node[PATH_MAX];
+	const struct mdg_proc_names *names = NULL;
+	struct mdg_proc_entry *c;
+	struct mdg_proc_names now;
+	__u64 start;
+	ssize_t n = -1;
 
 	if (len < sizeof(*e))
 		return 0;
-	/* The opener is usually still alive when the event is read; say so when it is not. */
-	snprintf(path, sizeof(path), "/proc/%u/exe", e->tgid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	if (n < 0)
-		snprintf(exe, sizeof(exe), "?");
-	else
+	/*
+	 * The process is usually still alive when the event is read: what /proc says of it now is
+	 * kept. A process that started after the decision has its pid only; one that is gone is
+	 * named from what an earlier event read, or "?" and nothing.
+	 */
+	if (!mdg_proc_start_ns(e->tgid, &start) && start <= e->boot_ns) {
+		snprintf(path, sizeof(path), "/proc/%u/exe", e->tgid);
+		n = readlink(path, exe, sizeof(exe) - 1);
+	}
+	if (n >= 0) {
 		exe[n] = '\0';
+		mdg_proc_names_read(e->tgid, &now, !cache_find(ev, e->tgid, e->boot_ns));
+		/* still the same process: what was read is its own */
+		if (!mdg_proc_start_ns(e->tgid, &start) && start <= e->boot_ns) {
+			cache_put(ev, e->tgid, start, exe, &now);
+			names = &now;
+		}
+	}
+	if (!names) {
+		c = cache_find(ev, e->tgid, e->boot_ns);
+		if (c || n < 0)
+			snprintf(exe, sizeof(exe), "%s", c ? c->exe : "?");
+		names = c ? c->names : NULL;
+	}
 	node_name(ev->scan, e->rdev, node, sizeof(node));
-	if (mdg_event_format(e, exe, node, ev->fmt, line, sizeof(line)) < 0)
+	n = mdg_event_format(e, exe, node, names, ev->fmt, line, sizeof(line));
+	if (n < 0 || (size_t)n >= sizeof(line))
 		return 0;
 	/* the entry with its fields replaces the plain line on stdout; a failed send falls back */
 	if (mdg_log_journal_out() && !journal_decision(e, line, exe, node))

@@ -475,6 +475,7 @@ int mdg_cmd_run(struct mdg_opts *o, int argc, char **argv)
 		mdg_unpin_all(o->pin_dir);
 	}
 	mdg_bpf_close(&s.bpf);
+	mdg_events_free(&s.ev);
 	mdg_sysfs_free(&s.scan);
 	free(s.warned);
 	free(s.warnings);

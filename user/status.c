@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "events.h"
 #include "kstate.h"
 #include "log.h"
 
@@ -93,6 +94,26 @@ static void fmt_bytes(long long v, char *buf, size_t len)
 		snprintf(buf, len, "%.1f MiB", v / (1024.0 * 1024.0));
 }
 
+/*
+ * The VM, unit and pod of a holder that is still the process the record names (its start time
+ * matches), as decision events give them: those that exist only.
+ */
+static void json_holder_names(struct json_object *d, const struct mdg_holder_key *k)
+{
+	__u64 tick = mdg_proc_tick_ns(), start;
+	struct mdg_proc_names n;
+
+	if (mdg_proc_start_ns(k->tgid, &start) || start != k->start_time / tick * tick)
+		return;
+	mdg_proc_names_read(k->tgid, &n, false);
+	if (n.vm[0])
+		json_object_object_add(d, "vm", json_object_new_string(n.vm));
+	if (n.unit[0])
+		json_object_object_add(d, "unit", json_object_new_string(n.unit));
+	if (n.pod[0])
+		json_object_object_add(d, "pod", json_object_new_string(n.pod));
+}
+
 static json_object *json_status(const char *dir, struct mdg_kstate *m, struct mdg_stats *st)
 {
 	struct json_object *o = json_object_new_object(), *arr, *d, *held;
@@ -164,6 +185,7 @@ static json_object *json_status(const char *dir, struct mdg_kstate *m, struct md
 			json_object_array_add(held, x);
 		}
 		json_object_object_add(d, "devices", held);
+		json_holder_names(d, &cur);
 		json_object_array_add(arr, d);
 	}
 	json_object_array_sort(arr, cmp_holder);
@@ -197,6 +219,18 @@ static const char *state_text(struct json_object *o)
 	if (!get_bool(o, "loader_running"))
 		return "enforcing, not following hotplug (no loader running)";
 	return get_bool(o, "ready") ? "enforcing" : "loaded, device map not filled";
+}
+
+/* " KEY=VALUE" of a holder's name, if it has one, as a token. */
+static void print_name(struct json_object *x, const char *key)
+{
+	struct json_object *v;
+	char tok[MDG_NAME_MAX * 4 + 1];
+
+	if (!json_object_object_get_ex(x, key, &v))
+		return;
+	mdg_event_token(json_object_get_string(v), MDG_NAME_MAX, tok, sizeof(tok));
+	printf(" %s=%s", key, tok);
 }
 
 static void print_human(struct json_object *o)
@@ -254,6 +288,9 @@ static void print_human(struct json_object *o)
 			       json_object_get_boolean(json_object_object_get(c, "restricted")) ?
 				       "(restricted)" : "");
 		}
+		print_name(x, "vm");
+		print_name(x, "unit");
+		print_name(x, "pod");
 		printf("\n");
 	}
 

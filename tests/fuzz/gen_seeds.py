@@ -199,6 +199,12 @@ EVENTS = {
                        type_=b'\x01type with spaces\\"' + b'x' * 60, nr_held=0xffffffff),
     'long_exe': event(NODE_CDEV, 0xffffffff, b'/' + b'"\\' * 500 + b'/\x7f' * 100),
     'short': b'\x01\x05\x00\x00\x00\x00\x00\x00\x00',
+    # after the executable's NUL: the VM, the unit and the pod, each up to a NUL
+    'names': event(NODE_GROUP, 4, QEMU + b'\0vm1\0machine-qemu\\x2d3\\x2dvm1.scope\0'
+                   b'0b1e4f3a-9c2d-4e5f-8a6b-7c8d9e0f1a2b\0', action=ACT_DENY,
+                   rule=RULE_SAME_TYPE, held=[U2]),
+    'odd_vm_name': event(NODE_GROUP, 5, QEMU + b'\0a b\x01\n"\\\xff' + b'v' * 300 +
+                         b'\0\0\x7f', action=ACT_DENY),
 }
 
 

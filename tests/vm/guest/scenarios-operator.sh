@@ -7,6 +7,7 @@
 SCENARIOS+=(
 	events-text
 	events-json
+	denial-names-vm
 	status-human
 	status-json
 	bpftool-dump
@@ -139,6 +140,136 @@ EOF
 	touch "$WORK/b"
 	client_wait a
 	svc_finish
+	pass
+}
+
+# ---- names of the VM ------------------------------------------------------------------------
+
+# The guest has no systemd: the cgroups libvirt's machine scope and the kubelet's pod slice make
+# are made by hand, on cgroup2 mounted here if nothing is, and removed again at the end.
+NAMES_CG=/sys/fs/cgroup
+NAMES_VM_CG="$NAMES_CG/machine.slice/machine-qemu\\x2d7\\x2dvm\\x2dtest.scope"
+NAMES_POD=5f7a2c1e-0b3d-4c8e-9a6f-1d2e3f4a5b6c
+NAMES_POD_CG=$NAMES_CG/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${NAMES_POD//-/_}.slice
+NAMES_MOUNTED=0
+
+names_cgroups() {
+	if ! mountpoint -q "$NAMES_CG"; then
+		mount -t cgroup2 cgroup2 "$NAMES_CG" || fail "cannot mount cgroup2 on $NAMES_CG"
+		NAMES_MOUNTED=1
+	fi
+	mkdir -p "$NAMES_VM_CG" "$NAMES_POD_CG" || fail "cannot make the test cgroups"
+}
+
+names_cgroups_remove() {
+	local d
+	for d in "$NAMES_VM_CG" "$NAMES_CG/machine.slice" "$NAMES_POD_CG" \
+		"${NAMES_POD_CG%/*}" "$NAMES_CG/kubepods.slice"; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
+	[ "$NAMES_MOUNTED" -eq 0 ] || umount "$NAMES_CG" 2>/dev/null || true
+	return 0
+}
+
+# cg_client_bg NAME CGROUP OP...: client_bg, its process moved into CGROUP before it execs.
+cg_client_bg() {
+	local name=$1 cg=$2
+	shift 2
+	[ -x "$MDG_CLIENT" ] || fail "client not built: $MDG_CLIENT is missing"
+	log "client[$name] in ${cg#"$NAMES_CG"}: $*"
+	# shellcheck disable=SC2016 # $$ and $0 are the inner shell's
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$MDG_CLIENT" "$@" \
+		>"$WORK/bg.$name.out" 2>&1 &
+	eval "BG_PID_$name=\$!"
+	BG_PIDS+=("$!")
+}
+
+# names_clients: a client in the VM's scope and one in the pod's slice, each holding a device
+# and denied a second; both wait for $WORK/b.
+names_clients() {
+	rm -f "$WORK/a" "$WORK/p" "$WORK/b"
+	cg_client_bg vm "$NAMES_VM_CG" "open:${S[1]}" "open:${S[2]}=EPERM" "touch:$WORK/a" \
+		"wait:$WORK/b"
+	cg_client_bg pod "$NAMES_POD_CG" "open:${S[3]}" "open:${S[4]}=EPERM" "touch:$WORK/p" \
+		"wait:$WORK/b"
+	wait_file "$WORK/a"
+	wait_file "$WORK/p"
+}
+
+names_clients_end() {
+	touch "$WORK/b"
+	client_wait vm
+	client_wait pod
+}
+
+sc_denial_names_vm() {
+	local vm pod line unit='machine-qemu\x5cx2d7\x5cx2dvm\x5cx2dtest.scope' out=$WORK/status.txt
+	need_pool
+	[ -x "$PY" ] || fail "no $PY to parse JSON"
+	trap 'scenario_cleanup; names_cgroups_remove' EXIT
+	names_cgroups
+
+	op_svc_start text
+	names_clients
+	vm=$BG_PID_vm
+	pod=$BG_PID_pod
+	grep -qx "0::/machine.slice/machine-qemu\\\\x2d7\\\\x2dvm\\\\x2dtest.scope" "/proc/$vm/cgroup" ||
+		fail "client not in the VM's scope: $(cat "/proc/$vm/cgroup")"
+	# (the unit's backslashes stay out of log_has: awk -v would read them as escapes)
+	expect_logged action=deny "tgid=$vm" "device=${S[2]}" rule=restricted-device vm=vm-test
+	line=$(grep -m 1 -F "device=${S[2]}" "$SVC_LOG")
+	[[ $line == *" action=deny vm=vm-test unit=$unit" ]] ||
+		fail "names not at the end of the deny line, in order: $line"
+	info "deny line in a VM's scope: $line"
+	expect_logged action=deny "tgid=$pod" "device=${S[4]}" rule=restricted-device "pod=$NAMES_POD"
+	line=$(grep -m 1 -F "device=${S[4]}" "$SVC_LOG")
+	[[ $line == *" action=deny pod=$NAMES_POD" ]] ||
+		fail "pod not at the end of the deny line: $line"
+	info "deny line in a pod's slice: $line"
+	# status names the holders too
+	"$MDG_BIN" status >"$out" 2>&1 || fail "status exited non-zero: $(tail -n 2 "$out")"
+	grep -qE "^  $vm +mdg-vfio-client +${S[1]}\(restricted\) vm=vm-test unit=machine-qemu" \
+		"$out" || fail "status holder $vm without its VM: $(grep -A4 '^holders' "$out")"
+	grep -qE "^  $pod +mdg-vfio-client +${S[3]}\(restricted\) pod=$NAMES_POD\$" "$out" ||
+		fail "status holder $pod without its pod: $(grep -A4 '^holders' "$out")"
+	grep -A4 '^holders' "$out" | sed 's/^/status| /' >>"$INFO_FILE"
+	names_clients_end
+	svc_finish
+
+	op_svc_start json
+	names_clients
+	vm=$BG_PID_vm
+	pod=$BG_PID_pod
+	wait_logged "\"device\":\"${S[2]}\""
+	wait_logged "\"device\":\"${S[4]}\""
+	"$MDG_BIN" status --json >"$WORK/status.json" 2>&1 || fail "status --json exited non-zero"
+	"$PY" - "$SVC_LOG" "$WORK/status.json" "$vm" "$pod" "${S[2]}" "${S[4]}" "$NAMES_POD" \
+		>"$WORK/py.out" 2>&1 <<'EOF2' ||
+import json, sys
+path, status, vm, pod, s2, s4, uid = sys.argv[1:]
+recs = [json.loads(l) for l in open(path).read().splitlines()]
+unit = "machine-qemu\\x2d7\\x2dvm\\x2dtest.scope"
+d = [r for r in recs if r["device"] == s2]
+if not d or d[0]["tgid"] != int(vm) or d[0].get("vm") != "vm-test" or \
+   d[0].get("unit") != unit or "pod" in d[0]:
+    sys.exit("VM deny record %r" % d)
+p = [r for r in recs if r["device"] == s4]
+if not p or p[0]["tgid"] != int(pod) or p[0].get("pod") != uid or "vm" in p[0] or \
+   "unit" in p[0]:
+    sys.exit("pod deny record %r" % p)
+h = {x["tgid"]: x for x in json.load(open(status))["holders"]}
+if h.get(int(vm), {}).get("vm") != "vm-test" or h[int(vm)].get("unit") != unit:
+    sys.exit("status holder %s: %r" % (vm, h.get(int(vm))))
+if h.get(int(pod), {}).get("pod") != uid or "vm" in h[int(pod)]:
+    sys.exit("status holder %s: %r" % (pod, h.get(int(pod))))
+print(json.dumps(d[0]))
+print(json.dumps(p[0]))
+EOF2
+		fail "JSON: $(tail -n 2 "$WORK/py.out" | tr '\n' ' ')"
+	info "deny records: $(tr '\n' ' ' <"$WORK/py.out")"
+	names_clients_end
+	svc_finish
+	names_cgroups_remove
 	pass
 }
 
