@@ -89,11 +89,55 @@ static int check_vfio(void)
 	return 0;
 }
 
+/*
+ * VFIO files are recognised by their f_op, compared with the addresses of vfio_group_fops and
+ * vfio_device_fops that libbpf reads from /proc/kallsyms at load. Without CAP_SYSLOG (under a
+ * unit whose capability set lacks it, with perf_event_paranoid > 1 as on Debian) kallsyms shows
+ * every address as 0, libbpf takes that, and no file would ever be VFIO's: every open and use
+ * would be allowed. Refused here instead.
+ */
+static int check_kallsyms(void)
+{
+	static const char *const syms[] = { "vfio_group_fops", "vfio_device_fops" };
+	unsigned long long addr;
+	char line[512], name[256];
+	size_t found = 0, i;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return mdg_err_errno(errno, "cannot read /proc/kallsyms");
+	while (found < sizeof(syms) / sizeof(syms[0]) && fgets(line, sizeof(line), f)) {
+		/* NOLINTNEXTLINE(cert-err34-c): a line that does not parse names nothing we need */
+		if (sscanf(line, "%llx %*c %255s", &addr, name) != 2)
+			continue;
+		for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+			if (strcmp(name, syms[i]) != 0)
+				continue;
+			if (!addr) {
+				fclose(f);
+				mdg_err("/proc/kallsyms shows %s at address 0: run with CAP_SYSLOG (the unit's CapabilityBoundingSet= must keep it), or VFIO's files cannot be recognised",
+					name);
+				return -EPERM;
+			}
+			found++;
+		}
+	}
+	fclose(f);
+	if (found < sizeof(syms) / sizeof(syms[0])) {
+		mdg_err("/proc/kallsyms lacks vfio_group_fops or vfio_device_fops: load VFIO first (modprobe -a vfio mdev)");
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int mdg_bpf_check_kernel(void)
 {
 	int ret = check_lsm();
 
-	return ret ? ret : check_vfio();
+	if (!ret)
+		ret = check_vfio();
+	return ret ? ret : check_kallsyms();
 }
 
 /* Whether the running kernel has a function (an LSM hook's BPF attach point, say). */

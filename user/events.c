@@ -359,13 +359,14 @@ int mdg_event_format(const struct mdg_event *e, const char *exe, const char *nod
 /*
  * Under systemd, a decision is a journal entry of its own: the line as MESSAGE, a denial (or an
  * audit's would-be denial) at warning priority, an allow at info, and every field of the line
- * as MDG_* for journalctl's matches (journalctl -u mdevguard MDG_RULE=restricted-device).
+ * as MDG_* for journalctl's matches (journalctl -u mdevguard MDG_RULE=restricted-device
+ * MDG_VM=vm1); MDG_VM, MDG_UNIT and MDG_POD where they are known.
  */
 static int journal_decision(const struct mdg_event *e, const char *line, const char *exe,
-			    const char *node)
+			    const char *node, const struct mdg_proc_names *names)
 {
-	char f[13][PATH_MAX + 16], uuid[MDG_UUID_LEN], held[MDG_MAX_HELD * (MDG_UUID_LEN + 1)] = "";
-	const char *fields[13];
+	char f[16][PATH_MAX + 16], uuid[MDG_UUID_LEN], held[MDG_MAX_HELD * (MDG_UUID_LEN + 1)] = "";
+	const char *fields[16];
 	size_t off = 0, n = 0;
 	__u32 i;
 
@@ -386,6 +387,12 @@ static int journal_decision(const struct mdg_event *e, const char *line, const c
 	snprintf(f[n++], sizeof(f[0]), "MDG_UID=%u", e->uid);
 	snprintf(f[n++], sizeof(f[0]), "MDG_COMM=%.*s", MDG_COMM_LEN, e->comm);
 	snprintf(f[n++], sizeof(f[0]), "MDG_EXE=%s", exe);
+	if (names && names->vm[0])
+		snprintf(f[n++], sizeof(f[0]), "MDG_VM=%s", names->vm);
+	if (names && names->unit[0])
+		snprintf(f[n++], sizeof(f[0]), "MDG_UNIT=%s", names->unit);
+	if (names && names->pod[0])
+		snprintf(f[n++], sizeof(f[0]), "MDG_POD=%s", names->pod);
 	for (i = 0; i < n; i++)
 		fields[i] = f[i];
 	return mdg_journal_send(e->action == MDG_ACT_ALLOW ? LOG_INFO : LOG_WARNING, line, fields,
@@ -435,7 +442,7 @@ int mdg_events_handle(void *ctx, void *data, size_t len)
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return 0;
 	/* the entry with its fields replaces the plain line on stdout; a failed send falls back */
-	if (mdg_log_journal_out() && !journal_decision(e, line, exe, node))
+	if (mdg_log_journal_out() && !journal_decision(e, line, exe, node, names))
 		return 0;
 	printf("%s\n", line);
 	/* nowhere better to report a failing stdout; stderr's log goes the same way */

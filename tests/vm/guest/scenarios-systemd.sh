@@ -13,6 +13,7 @@ SYSTEMD_SCENARIOS=(
 	systemd-metrics
 	systemd-libvirt-hook
 	systemd-security
+	systemd-no-syslog-refused
 	systemd-remove
 )
 
@@ -218,6 +219,38 @@ sc_systemd_security() {
 	[ "$(systemctl is-active mdevguard)" = active ] || fail "the service is no longer active"
 	[ "$(systemctl show -p NRestarts --value mdevguard)" = 0 ] ||
 		fail "the service restarted on its own $(systemctl show -p NRestarts --value mdevguard) times"
+	pass
+}
+
+# A unit that takes CAP_SYSLOG away hides kernel addresses from /proc/kallsyms: VFIO's files
+# could not be recognised, so the start is refused, and the pins of the running enforcement stay.
+sc_systemd_no_syslog_refused() {
+	local d=/etc/systemd/system/mdevguard.service.d i rc
+	need_systemd
+	need_pool
+	mkdir -p "$d"
+	printf '[Service]\nCapabilityBoundingSet=~CAP_SYSLOG\nRestart=no\n' >"$d/nosyslog.conf"
+	systemctl daemon-reload
+	if systemctl restart mdevguard; then
+		rm -f "$d/nosyslog.conf"
+		systemctl daemon-reload
+		fail "the service started without CAP_SYSLOG"
+	fi
+	for i in $(seq 50); do
+		journalctl -u mdevguard --no-pager -n 30 >"$WORK/journal.out"
+		grep -q 'at address 0' "$WORK/journal.out" && break
+		sleep 0.2
+	done
+	sed 's/^/    journal| /' "$WORK/journal.out" | tail -n 8
+	grep -q 'kallsyms shows vfio_.*_fops at address 0' "$WORK/journal.out" ||
+		fail "no error naming kallsyms in the journal"
+	info "systemd: without CAP_SYSLOG: $(grep -m1 -o 'mdevguard: error: .*' "$WORK/journal.out")"
+	rc=$(sys_status)
+	[ "$rc" -eq 4 ] || { cat "$WORK/status.out"; fail "status exit $rc, expected 4 (enforcing, no loader)"; }
+	expect_client "still enforced by the pins" "open:${S[13]}" "open:${S[14]}=EPERM"
+	rm -f "$d/nosyslog.conf"
+	systemctl daemon-reload
+	systemctl restart mdevguard || { unit_log; fail "restart with CAP_SYSLOG back failed"; }
 	pass
 }
 
