@@ -115,7 +115,7 @@ static int check_kallsyms(void)
 			if (strcmp(name, syms[i]) != 0)
 				continue;
 			if (!addr) {
-				fclose(f);
+				(void)fclose(f);
 				mdg_err("/proc/kallsyms shows %s at address 0: run with CAP_SYSLOG (the unit's CapabilityBoundingSet= must keep it), or VFIO's files cannot be recognised",
 					name);
 				return -EPERM;
@@ -123,7 +123,7 @@ static int check_kallsyms(void)
 			found++;
 		}
 	}
-	fclose(f);
+	(void)fclose(f);
 	if (found < sizeof(syms) / sizeof(syms[0])) {
 		mdg_err("/proc/kallsyms lacks vfio_group_fops or vfio_device_fops: load VFIO first (modprobe -a vfio mdev)");
 		return -ENOENT;
