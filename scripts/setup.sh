@@ -13,7 +13,8 @@ build=${1:-$src/build}
 
 # Build: compiler, BPF toolchain, libraries. Tests: cmocka; clang-tidy and cppcheck; libFuzzer
 # (bookworm's clang is 14, its runtimes are a package of their own); for the VM suite QEMU, a
-# static busybox for the initramfs, kmod and cpio to assemble it, pahole for module BTF, and
+# static busybox for the initramfs, kmod and cpio to assemble it, pahole for module BTF, jq and
+# procps for the scenarios, systemd for the boot that runs it as PID 1, and
 # what building a kernel from Debian's sources takes. The Debian package (tests/package.sh):
 # dpkg-buildpackage with debhelper, lintian, groff and man-db to render the man pages,
 # bash-completion to try the completion. The Kubernetes manifest (tests/deploy.sh): python3-yaml.
@@ -21,7 +22,7 @@ pkgs=(
 	build-essential cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 	libjson-c-dev libsystemd-dev libxml2-dev libcmocka-dev
 	clang-tidy cppcheck libclang-rt-14-dev
-	qemu-system-x86 busybox-static kmod cpio dwarves
+	qemu-system-x86 busybox-static kmod cpio dwarves jq procps systemd
 	flex bison bc libssl-dev
 	dpkg-dev debhelper lintian groff-base man-db bash-completion
 	python3-yaml
