@@ -74,14 +74,21 @@ sc_systemd_start_ready() {
 	pass
 }
 
-# A denial reaches the journal as a warning, with its fields.
+# A denial reaches the journal as a warning, with its fields, naming the VM: the client runs in
+# a transient scope of the name libvirt gives a domain's QEMU (machine-qemu-7-vm-journal).
 sc_systemd_journal_denial() {
-	local since entry
+	local since entry rc=0
 	need_systemd
 	need_pool
 	since=$(date '+%Y-%m-%d %H:%M:%S')
 	sleep 1
-	expect_client "a denial" "open:${S[3]}" "open:${S[4]}=EPERM"
+	log "client in machine-qemu\\x2d7\\x2dvm\\x2djournal.scope: open:${S[3]} open:${S[4]}=EPERM"
+	systemd-run --quiet --scope --slice=machine.slice \
+		--unit='machine-qemu\x2d7\x2dvm\x2djournal' \
+		"$MDG_CLIENT" "open:${S[3]}" "open:${S[4]}=EPERM" "sleep:1" >"$WORK/scope.out" 2>&1 ||
+		rc=$?
+	sed 's/^/    | /' "$WORK/scope.out"
+	[ "$rc" -eq 0 ] || fail "the client in the machine scope: exit $rc"
 	for _ in $(seq 50); do
 		journalctl -u mdevguard --since "$since" -o json --no-pager >"$WORK/journal.json"
 		entry=$(jq -c --arg d "${S[4]}" 'select(.MDG_DEVICE == $d)' "$WORK/journal.json" |
@@ -90,7 +97,10 @@ sc_systemd_journal_denial() {
 		sleep 0.2
 	done
 	[ -n "$entry" ] || { unit_log; fail "no journal entry with MDG_DEVICE=${S[4]}"; }
-	info "systemd: journal entry of the denial: $(jq -c '{PRIORITY, MDG_ACTION, MDG_RULE, MDG_DEVICE, MDG_HELD, MDG_COMM, MDG_HOOK, SYSLOG_IDENTIFIER, MESSAGE}' <<<"$entry")"
+	info "systemd: journal entry of the denial: $(jq -c '{PRIORITY, MDG_ACTION, MDG_RULE, MDG_DEVICE, MDG_HELD, MDG_VM, MDG_UNIT, MDG_COMM, MDG_HOOK, SYSLOG_IDENTIFIER, MESSAGE}' <<<"$entry")"
+	info "systemd: journalctl -u mdevguard MDG_VM=vm-journal: $(journalctl -u mdevguard MDG_VM=vm-journal --no-pager -o short-iso | tail -n 1)"
+	[ "$(jq -r .MDG_VM <<<"$entry")" = vm-journal ] ||
+		fail "MDG_VM is $(jq -r .MDG_VM <<<"$entry"), not vm-journal"
 	[ "$(jq -r .PRIORITY <<<"$entry")" = 4 ] || fail "priority $(jq -r .PRIORITY <<<"$entry"), not 4 (warning)"
 	[ "$(jq -r .MDG_ACTION <<<"$entry")" = deny ] || fail "MDG_ACTION is not deny"
 	[ "$(jq -r .MDG_RULE <<<"$entry")" = restricted-device ] || fail "MDG_RULE wrong"
