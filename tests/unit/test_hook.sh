@@ -147,6 +147,22 @@ MDEVGUARD_CHECK_ARGS="$MDEVGUARD_CHECK_ARGS --config $tmp/bad.conf" \
 	run bad-config-no-mdev 0 "$tmp/plain.xml" vm-plain prepare begin - &&
 	quiet bad-config-no-mdev
 
+# a malformed attribute of another type: the refusal stays one sentence, the warning follows
+mkdir -p "$pd/mdev_supported_types/fake-odd"
+echo maybe >"$pd/mdev_supported_types/fake-odd/single_usage_restriction"
+if run deny-with-warning 1 "$tmp/deny.xml" vm-deny prepare begin -; then
+	if head -n 1 "$tmp/err" | grep -q "domain 'vm-deny' not started" &&
+		! head -n 1 "$tmp/err" | grep -q warning &&
+		tail -n +2 "$tmp/err" | grep -q '^mdevguard: warning: .*fake-odd'; then
+		echo "ok deny-with-warning: $(cat "$tmp/err")"
+		passed=$((passed + 1))
+	else
+		echo "FAIL deny-with-warning: $(cat "$tmp/err")"
+		failed=$((failed + 1))
+	fi
+fi
+rm -rf "$pd/mdev_supported_types/fake-odd"
+
 # fail open when mdevguard is not installed
 MDEVGUARD=$tmp/no-such-mdevguard run missing-binary 0 "$tmp/deny.xml" vm-deny prepare begin - &&
 	expect missing-binary "warning" "not found" "vm-deny"
