@@ -143,7 +143,9 @@ preflight() {
 	deb=
 	if [ -n "${plans[systemd]:-}" ]; then
 		deb=$(ls "$build_dir"/pkg/mdevguard_*_amd64.deb 2>/dev/null | tail -n 1 || true)
-		if [ -z "$deb" ]; then
+		# none yet, or older than the binary, the unit, the hook or the packaging
+		if [ -z "$deb" ] || [ -n "$(find "$build_dir/mdevguard" "$src_dir/dist" \
+			"$src_dir/debian" "$src_dir/man" -newer "$deb" 2>/dev/null | head -n 1)" ]; then
 			say "building the Debian package for the systemd scenarios (tests/package.sh)"
 			bash "$src_dir/tests/package.sh" "$build_dir" >"$build_dir/package.log" 2>&1 ||
 				say "tests/package.sh failed (see $build_dir/package.log)"
@@ -384,9 +386,9 @@ MDG_READY_TIMEOUT='${MDG_READY_TIMEOUT:-120}'
 MDG_KERNEL_CDEV='$(has_cdev "$series")'
 MDG_VERIFIER_LOG='${MDG_VERIFIER_LOG:-}'
 MDG_VERIFIER_GREP='${MDG_VERIFIER_GREP:-}'
-MDG_BENCH_ROUNDS='${MDG_BENCH_ROUNDS:-3}'
-MDG_BENCH_WARMUP='${MDG_BENCH_WARMUP:-1}'
-MDG_BENCH_OPS='${MDG_BENCH_OPS:-1000}'
+MDG_BENCH_ROUNDS='${MDG_BENCH_ROUNDS:-2}'
+MDG_BENCH_WARMUP='${MDG_BENCH_WARMUP:-0}'
+MDG_BENCH_OPS='${MDG_BENCH_OPS:-500}'
 MDG_ACCEL='$accel'
 MDG_INIT='$([ "$series" = systemd ] && echo systemd)'
 MDG_DEB='$deb'

@@ -19,9 +19,9 @@ sc_bench() {
 	mkdir -p "$out"
 	# the guest's /tmp is a tmpfs
 	mountpoint -q /dev/shm || mount -t tmpfs tmpfs /dev/shm
-	log "mdg-bench: ${MDG_BENCH_ROUNDS:-3} rounds of ${MDG_BENCH_OPS:-1000} operations"
-	MDG_ACCEL=${MDG_ACCEL:-tcg} "$bench" --rounds "${MDG_BENCH_ROUNDS:-3}" \
-		--warmup "${MDG_BENCH_WARMUP:-1}" --ops "${MDG_BENCH_OPS:-1000}" --cpu 1 \
+	log "mdg-bench: ${MDG_BENCH_ROUNDS:-2} rounds of ${MDG_BENCH_OPS:-500} operations"
+	MDG_ACCEL=${MDG_ACCEL:-tcg} "$bench" --rounds "${MDG_BENCH_ROUNDS:-2}" \
+		--warmup "${MDG_BENCH_WARMUP:-0}" --ops "${MDG_BENCH_OPS:-500}" --cpu 1 \
 		--dir /dev/shm --out "$out" "${S[1]}" "${S[2]}" "${S[3]}" || fail "mdg-bench failed"
 	sed 's/^/bench.md| /' "$out/bench.md" "$out/bench-stats.md" >>"$INFO_FILE"
 	sed 's/^/bench.json| /' "$out/bench.json" >>"$INFO_FILE"
