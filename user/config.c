@@ -22,23 +22,10 @@
 #include <unistd.h>
 #include <strings.h>
 
+#include "log.h"
 #include "config.h"
 
 #define QUOTE_MAX 64	/* characters of a bad value repeated in an error */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* A value as an error shows it: control bytes escaped, long values cut with "...". */
 static const char *quote(const char *s, char *buf, size_t size)
@@ -68,7 +55,7 @@ static void bad_value(char *err, size_t errlen, const char *key, const char *val
 {
 	char q[QUOTE_MAX * 4 + 8];
 
-	set_err(err, errlen, "bad value '%s' for %s: expected %s", quote(value, q, sizeof(q)), key,
+	mdg_set_err(err, errlen, "bad value '%s' for %s: expected %s", quote(value, q, sizeof(q)), key,
 		expected);
 }
 
@@ -286,7 +273,7 @@ static int list_move(struct mdg_strlist *to, struct mdg_strlist *from, const cha
 		     char *err, size_t errlen)
 {
 	if (strlist_add(to, s)) {
-		set_err(err, errlen, "out of memory");
+		mdg_set_err(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	strlist_del(from, s);
@@ -333,7 +320,7 @@ static int set_broker(struct mdg_policy *p, const char *key, const char *v, char
 		return -EINVAL;
 	}
 	if (strlist_add(&p->brokers, v)) {
-		set_err(err, errlen, "out of memory");
+		mdg_set_err(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -373,16 +360,16 @@ int mdg_policy_set(struct mdg_policy *p, const char *key, const char *value, cha
 	int k;
 
 	if (!p || !key) {
-		set_err(err, errlen, "no setting given");
+		mdg_set_err(err, errlen, "no setting given");
 		return -EINVAL;
 	}
 	k = find_key(key);
 	if (k < 0) {
-		set_err(err, errlen, "unknown key '%s'", quote(key, q, sizeof(q)));
+		mdg_set_err(err, errlen, "unknown key '%s'", quote(key, q, sizeof(q)));
 		return -EINVAL;
 	}
 	if (!value && !keys[k].flag) {
-		set_err(err, errlen, "missing value for %s", key);
+		mdg_set_err(err, errlen, "missing value for %s", key);
 		return -EINVAL;
 	}
 	return keys[k].set(p, keys[k].key, value, err, errlen);
@@ -434,25 +421,25 @@ static int parse_line(struct mdg_policy *p, char *line, char *err, size_t errlen
 	if (!eq) {
 		cut_comment(key);
 		trim_end(key);
-		set_err(err, errlen, "missing '=' after '%s' (expected key = value)",
+		mdg_set_err(err, errlen, "missing '=' after '%s' (expected key = value)",
 			quote(key, q, sizeof(q)));
 		return -EINVAL;
 	}
 	*eq = '\0';
 	trim_end(key);
 	if (!*key) {
-		set_err(err, errlen, "missing key before '='");
+		mdg_set_err(err, errlen, "missing key before '='");
 		return -EINVAL;
 	}
 	if (find_key(key) < 0) {
-		set_err(err, errlen, "unknown key '%s'", quote(key, q, sizeof(q)));
+		mdg_set_err(err, errlen, "unknown key '%s'", quote(key, q, sizeof(q)));
 		return -EINVAL;
 	}
 	value = skip_space(eq + 1);
 	cut_comment(value);
 	trim_end(value);
 	if (!*value) {
-		set_err(err, errlen, "missing value for %s", key);
+		mdg_set_err(err, errlen, "missing value for %s", key);
 		return -EINVAL;
 	}
 	return mdg_policy_set(p, key, value, err, errlen);
@@ -493,7 +480,7 @@ static int parse_stream(struct mdg_policy *p, FILE *f, const char *path, char *e
 
 	buf = malloc(MDG_CONFIG_LINE_MAX + 1);
 	if (!buf) {
-		set_err(err, errlen, "%s: out of memory", path);
+		mdg_set_err(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	for (;;) {
@@ -502,18 +489,18 @@ static int parse_stream(struct mdg_policy *p, FILE *f, const char *path, char *e
 		if (ret == 0)
 			break;
 		if (ret == -E2BIG) {
-			set_err(err, errlen, "%s:%u: line longer than %d characters", path, lineno,
+			mdg_set_err(err, errlen, "%s:%u: line longer than %d characters", path, lineno,
 				MDG_CONFIG_LINE_MAX);
 			ret = -EINVAL;
 			break;
 		}
 		if (ret == -EILSEQ) {
-			set_err(err, errlen, "%s:%u: NUL byte in line", path, lineno);
+			mdg_set_err(err, errlen, "%s:%u: NUL byte in line", path, lineno);
 			ret = -EINVAL;
 			break;
 		}
 		if (ret < 0) {
-			set_err(err, errlen, "%s: %s", path, strerror(-ret));
+			mdg_set_err(err, errlen, "%s: %s", path, strerror(-ret));
 			break;
 		}
 		line = buf;
@@ -522,7 +509,7 @@ static int parse_stream(struct mdg_policy *p, FILE *f, const char *path, char *e
 			line += 3;
 		ret = parse_line(p, line, reason, sizeof(reason));
 		if (ret) {
-			set_err(err, errlen, "%s:%u: %s", path, lineno, reason);
+			mdg_set_err(err, errlen, "%s:%u: %s", path, lineno, reason);
 			break;
 		}
 	}
@@ -538,7 +525,7 @@ int mdg_policy_load_stream(struct mdg_policy *p, FILE *f, const char *name, char
 
 	ret = policy_copy(&tmp, p);
 	if (ret) {
-		set_err(err, errlen, "%s: out of memory", name);
+		mdg_set_err(err, errlen, "%s: out of memory", name);
 		return ret;
 	}
 	ret = parse_stream(&tmp, f, name, err, errlen);
@@ -557,13 +544,13 @@ int mdg_policy_load_file(struct mdg_policy *p, const char *path, char *err, size
 	int ret;
 
 	if (!p || !path) {
-		set_err(err, errlen, "no configuration file given");
+		mdg_set_err(err, errlen, "no configuration file given");
 		return -EINVAL;
 	}
 	f = fopen(path, "re");
 	if (!f) {
 		ret = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(-ret));
+		mdg_set_err(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
 	ret = mdg_policy_load_stream(p, f, path, err, errlen);
@@ -587,7 +574,7 @@ int mdg_policy_build(struct mdg_policy *p, const char *path, const struct mdg_se
 	for (i = 0; !ret && i < nr_settings; i++) {
 		ret = mdg_policy_set(&next, settings[i].key, settings[i].value, why, sizeof(why));
 		if (ret)
-			set_err(err, errlen, "--%s: %s", settings[i].key, why);
+			mdg_set_err(err, errlen, "--%s: %s", settings[i].key, why);
 	}
 	if (ret) {
 		mdg_policy_free(&next);

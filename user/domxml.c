@@ -21,25 +21,12 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "log.h"
 #include "domxml.h"
 #include "sysfs.h"
 
 #define PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
 		       XML_PARSE_BIG_LINES)
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Every external entity, DTD or XInclude libxml2 might be asked to fetch: none is. */
 static xmlParserInputPtr load_nothing(const char *url, const char *id, xmlParserCtxtPtr ctxt)
@@ -118,14 +105,14 @@ static int read_hostdev(const xmlNode *h, const char *what, struct mdg_domxml *o
 
 	uuid = addr ? xmlGetNoNsProp(addr, (const xmlChar *)"uuid") : NULL;
 	if (!uuid) {
-		set_err(err, errlen,
+		mdg_set_err(err, errlen,
 			"%s:%ld: <hostdev type='mdev'> has no <source><address uuid='...'/>", what,
 			xmlGetLineNo(addr ? addr : src ? src : h));
 		return -EINVAL;
 	}
 	if (mdg_uuid_parse((const char *)uuid, &id)) {
 		shown = printable((const char *)uuid, 64);
-		set_err(err, errlen, "%s:%ld: <address uuid='%s'> of a mdev hostdev is not a UUID",
+		mdg_set_err(err, errlen, "%s:%ld: <address uuid='%s'> of a mdev hostdev is not a UUID",
 			what, xmlGetLineNo(addr), shown ? shown : "?");
 		free(shown);
 		xmlFree(uuid);
@@ -133,13 +120,13 @@ static int read_hostdev(const xmlNode *h, const char *what, struct mdg_domxml *o
 	}
 	xmlFree(uuid);
 	if (out->nr_uuids == MDG_DOMXML_MAX_MDEVS) {
-		set_err(err, errlen, "%s:%ld: more than %u mdev hostdevs", what, xmlGetLineNo(h),
+		mdg_set_err(err, errlen, "%s:%ld: more than %u mdev hostdevs", what, xmlGetLineNo(h),
 			MDG_DOMXML_MAX_MDEVS);
 		return -E2BIG;
 	}
 	ret = add_uuid(out, &id);
 	if (ret)
-		set_err(err, errlen, "%s: out of memory", what);
+		mdg_set_err(err, errlen, "%s: out of memory", what);
 	return ret;
 }
 
@@ -152,12 +139,12 @@ static int read_domain(const xmlDoc *doc, const char *what, struct mdg_domxml *o
 	int ret;
 
 	if (doc->intSubset || doc->extSubset) {
-		set_err(err, errlen, "%s: has a DOCTYPE; a libvirt domain XML has none (no DTD or "
+		mdg_set_err(err, errlen, "%s: has a DOCTYPE; a libvirt domain XML has none (no DTD or "
 			"entity is read)", what);
 		return -EINVAL;
 	}
 	if (!root || !is_element(root, "domain")) {
-		set_err(err, errlen, "%s:%ld: root element <%s> is not <domain>: not a libvirt domain "
+		mdg_set_err(err, errlen, "%s:%ld: root element <%s> is not <domain>: not a libvirt domain "
 			"XML", what, root ? xmlGetLineNo(root) : 1L,
 			root ? (const char *)root->name : "");
 		return -EINVAL;
@@ -166,14 +153,14 @@ static int read_domain(const xmlDoc *doc, const char *what, struct mdg_domxml *o
 	text = name ? xmlNodeGetContent(name) : NULL;
 	if (!text || !*text) {
 		xmlFree(text);
-		set_err(err, errlen, "%s:%ld: <domain> has no <name>", what,
+		mdg_set_err(err, errlen, "%s:%ld: <domain> has no <name>", what,
 			xmlGetLineNo(name ? name : root));
 		return -EINVAL;
 	}
 	out->name = printable((const char *)text, 256);
 	xmlFree(text);
 	if (!out->name) {
-		set_err(err, errlen, "%s: out of memory", what);
+		mdg_set_err(err, errlen, "%s: out of memory", what);
 		return -ENOMEM;
 	}
 	for (n = root->children; n; n = n->next) {
@@ -199,14 +186,14 @@ static void xml_error(xmlParserCtxtPtr ctxt, const char *what, char *err, size_t
 	size_t len;
 
 	if (!e || !e->message) {
-		set_err(err, errlen, "%s: not well-formed XML", what);
+		mdg_set_err(err, errlen, "%s: not well-formed XML", what);
 		return;
 	}
 	len = strlen(e->message);
 	while (len && (e->message[len - 1] == '\n' || e->message[len - 1] == ' '))
 		len--;
 	msg = printable(e->message, len < 200 ? len : 200);
-	set_err(err, errlen, "%s:%d: not well-formed XML: %s", what, e->line, msg ? msg : "?");
+	mdg_set_err(err, errlen, "%s:%d: not well-formed XML: %s", what, e->line, msg ? msg : "?");
 	free(msg);
 }
 
@@ -219,7 +206,7 @@ int mdg_domxml_parse(const char *buf, size_t len, const char *what, struct mdg_d
 
 	memset(out, 0, sizeof(*out));
 	if (len > MDG_DOMXML_MAX_SIZE) {
-		set_err(err, errlen, "%s: larger than %u MiB: not a domain XML", what,
+		mdg_set_err(err, errlen, "%s: larger than %u MiB: not a domain XML", what,
 			MDG_DOMXML_MAX_SIZE >> 20);
 		return -EFBIG;
 	}
@@ -228,7 +215,7 @@ int mdg_domxml_parse(const char *buf, size_t len, const char *what, struct mdg_d
 	xmlSetGenericErrorFunc(NULL, say_nothing);
 	ctxt = xmlNewParserCtxt();
 	if (!ctxt) {
-		set_err(err, errlen, "%s: out of memory", what);
+		mdg_set_err(err, errlen, "%s: out of memory", what);
 		return -ENOMEM;
 	}
 	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, PARSE_OPTIONS);
@@ -258,7 +245,7 @@ int mdg_domxml_read(const char *path, struct mdg_domxml *out, char *err, size_t 
 	fd = in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: cannot open: %s", what, strerror(errno));
+		mdg_set_err(err, errlen, "%s: cannot open: %s", what, strerror(errno));
 		return ret;
 	}
 	for (;;) {
@@ -267,7 +254,7 @@ int mdg_domxml_read(const char *path, struct mdg_domxml *out, char *err, size_t 
 			nbuf = realloc(buf, cap);
 			if (!nbuf) {
 				ret = -ENOMEM;
-				set_err(err, errlen, "%s: out of memory", what);
+				mdg_set_err(err, errlen, "%s: out of memory", what);
 				goto out;
 			}
 			buf = nbuf;
@@ -277,7 +264,7 @@ int mdg_domxml_read(const char *path, struct mdg_domxml *out, char *err, size_t 
 			continue;
 		if (n < 0) {
 			ret = -errno;
-			set_err(err, errlen, "%s: cannot read: %s", what, strerror(errno));
+			mdg_set_err(err, errlen, "%s: cannot read: %s", what, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -285,7 +272,7 @@ int mdg_domxml_read(const char *path, struct mdg_domxml *out, char *err, size_t 
 		len += (size_t)n;
 		if (len > MDG_DOMXML_MAX_SIZE) {
 			ret = -EFBIG;
-			set_err(err, errlen, "%s: larger than %u MiB: not a domain XML", what,
+			mdg_set_err(err, errlen, "%s: larger than %u MiB: not a domain XML", what,
 				MDG_DOMXML_MAX_SIZE >> 20);
 			goto out;
 		}

@@ -31,29 +31,9 @@
 static ssize_t read_proc(__u32 tgid, const char *what, char *buf, size_t cap)
 {
 	char path[64];
-	size_t n = 0;
-	ssize_t r;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%u/%s", tgid, what);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (n < cap) {
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		if (!r)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	return (ssize_t)n;
+	return mdg_read_small(path, buf, cap);
 }
 
 __u64 mdg_proc_tick_ns(void)

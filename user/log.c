@@ -156,6 +156,17 @@ int mdg_err_errno(int err, const char *fmt, ...)
 	return -err;
 }
 
+void mdg_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
 void mdg_warn_cb(void *ctx, const char *fmt, ...)
 {
 	va_list ap;

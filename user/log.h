@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 enum mdg_log_level {
 	MDG_LOG_ERR = 0,
@@ -40,6 +41,10 @@ bool mdg_log_journal_out(void);
  * each "KEY=value" (at most 29); 0 or -errno.
  */
 int mdg_journal_send(int priority, const char *message, const char *const *fields, size_t n);
+
+/* A parser's error for its caller: fmt into err[errlen]; nothing when err is NULL or empty. */
+void mdg_set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* For mdg_sysfs_scan(): ctx unused. */
 void mdg_warn_cb(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

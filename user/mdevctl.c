@@ -14,21 +14,8 @@
 
 #include <json-c/json.h>
 
+#include "log.h"
 #include "mdevctl.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * The whole of a definition file, NUL-terminated, at most MDG_MDEVCTL_MAX_SIZE bytes; a regular
@@ -36,40 +23,12 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
  */
 static ssize_t read_def(const char *path, char *buf, size_t size)
 {
-	struct stat st;
-	size_t len = 0;
-	ssize_t n;
-	int fd, ret = 0;
+	ssize_t len = mdg_read_small(path, buf, size - 1);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		goto out;
-	}
-	while (len < size - 1) {
-		n = read(fd, buf + len, size - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len == size - 1)
-		ret = -EFBIG;
+	if (len < 0)
+		return len;
 	buf[len] = '\0';
-out:
-	close(fd);
-	return ret ? ret : (ssize_t)len;
+	return (size_t)len == size - 1 ? -EFBIG : len;
 }
 
 /* A type name that can be a directory of mdev_supported_types. */
@@ -91,11 +50,11 @@ static int parse_def(const char *path, const char *buf, size_t len, char type[MD
 	int ret = -EINVAL;
 
 	if (!tok) {
-		set_err(err, errlen, "%s: out of memory", path);
+		mdg_set_err(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	if (strlen(buf) != len) {
-		set_err(err, errlen, "%s: not JSON: a NUL byte", path);
+		mdg_set_err(err, errlen, "%s: not JSON: a NUL byte", path);
 		json_tokener_free(tok);
 		return -EINVAL;
 	}
@@ -103,31 +62,31 @@ static int parse_def(const char *path, const char *buf, size_t len, char type[MD
 	jerr = json_tokener_get_error(tok);
 	if (!root || jerr != json_tokener_success) {
 		if (jerr == json_tokener_continue)
-			set_err(err, errlen, "%s: not JSON: unexpected end of file", path);
+			mdg_set_err(err, errlen, "%s: not JSON: unexpected end of file", path);
 		else
-			set_err(err, errlen, "%s: not JSON: %s", path,
+			mdg_set_err(err, errlen, "%s: not JSON: %s", path,
 				json_tokener_error_desc(jerr));
 		goto out;
 	}
 	for (i = json_tokener_get_parse_end(tok); i < len; i++) {
 		if (!strchr(" \t\r\n", buf[i])) {
-			set_err(err, errlen, "%s: not JSON: bytes after the object", path);
+			mdg_set_err(err, errlen, "%s: not JSON: bytes after the object", path);
 			goto out;
 		}
 	}
 	if (!json_object_is_type(root, json_type_object)) {
-		set_err(err, errlen, "%s: not a JSON object", path);
+		mdg_set_err(err, errlen, "%s: not a JSON object", path);
 		goto out;
 	}
 	if (!json_object_object_get_ex(root, "mdev_type", &t) ||
 	    !json_object_is_type(t, json_type_string)) {
-		set_err(err, errlen, "%s: no \"mdev_type\" string", path);
+		mdg_set_err(err, errlen, "%s: no \"mdev_type\" string", path);
 		goto out;
 	}
 	s = json_object_get_string(t);
 	if (!type_ok(s, (size_t)json_object_get_string_len(t)) ||
 	    strlen(s) != (size_t)json_object_get_string_len(t)) {
-		set_err(err, errlen, "%s: \"mdev_type\" does not name a type (empty, over %d "
+		mdg_set_err(err, errlen, "%s: \"mdev_type\" does not name a type (empty, over %d "
 			"characters, or a path)", path, MDG_TYPE_LEN - 1);
 		goto out;
 	}
@@ -147,18 +106,18 @@ static int load_def(const char *path, const char *parent, struct mdg_mdevctl_def
 	int ret;
 
 	if (!buf) {
-		set_err(err, errlen, "%s: out of memory", path);
+		mdg_set_err(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	len = read_def(path, buf, MDG_MDEVCTL_MAX_SIZE);
 	if (len < 0) {
 		if (len == -EFBIG)
-			set_err(err, errlen, "%s: larger than %u KiB: not a mdevctl definition",
+			mdg_set_err(err, errlen, "%s: larger than %u KiB: not a mdevctl definition",
 				path, MDG_MDEVCTL_MAX_SIZE >> 10);
 		else if (len == -EINVAL)
-			set_err(err, errlen, "%s: not a regular file", path);
+			mdg_set_err(err, errlen, "%s: not a regular file", path);
 		else
-			set_err(err, errlen, "%s: cannot read: %s", path, strerror((int)-len));
+			mdg_set_err(err, errlen, "%s: cannot read: %s", path, strerror((int)-len));
 		free(buf);
 		return (int)len;
 	}
@@ -186,7 +145,7 @@ int mdg_mdevctl_find(const char *dir, const char *uuid, struct mdg_mdevctl_def *
 		if (errno == ENOENT)
 			return 0;
 		ret = -errno;
-		set_err(err, errlen, "%s: cannot list: %s", dir, strerror(errno));
+		mdg_set_err(err, errlen, "%s: cannot list: %s", dir, strerror(errno));
 		return ret;
 	}
 	while ((e = readdir(dp))) {
@@ -196,7 +155,7 @@ int mdg_mdevctl_find(const char *dir, const char *uuid, struct mdg_mdevctl_def *
 		if (n < 0 || (size_t)n >= sizeof(path) || lstat(path, &st))
 			continue;
 		if (*first) {
-			set_err(err, errlen, "%s and %s: %s is defined under two parents", first,
+			mdg_set_err(err, errlen, "%s and %s: %s is defined under two parents", first,
 				path, uuid);
 			ret = -EINVAL;
 			break;
@@ -221,7 +180,7 @@ int mdg_mdevctl_resolve(const struct mdg_sysfs *s, const char *sysfs_root,
 
 	memset(out, 0, sizeof(*out));
 	if (!t) {
-		set_err(err, errlen, "%s: %s is defined as type %s of %s, which %s/class/mdev_bus/"
+		mdg_set_err(err, errlen, "%s: %s is defined as type %s of %s, which %s/class/mdev_bus/"
 			"%s/mdev_supported_types does not offer", def->path, uuid, def->type,
 			def->parent, sysfs_root, def->parent);
 		return -ENOENT;

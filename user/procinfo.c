@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "procinfo.h"
+#include "sysfs.h"
 
 /* A string of n bytes is word, exactly. */
 static int is_word(const char *s, size_t n, const char *word)
@@ -67,17 +68,6 @@ int mdg_cgroup_path(const char *text, size_t len, char *path, size_t plen)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* systemd's unit name escapes, "\xNN" only, undone; out gets the bytes and a NUL. */
 static int unit_unescape(const char *s, size_t n, char *out, size_t len)
 {
@@ -90,8 +80,8 @@ static int unit_unescape(const char *s, size_t n, char *out, size_t len)
 		if (c == '\\') {
 			if (n - i < 4 || s[i + 1] != 'x')
 				return -EINVAL;
-			hi = hexval(s[i + 2]);
-			lo = hexval(s[i + 3]);
+			hi = mdg_hex_digit(s[i + 2]);
+			lo = mdg_hex_digit(s[i + 3]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return -EINVAL;
 			c = (char)(hi << 4 | lo);
@@ -169,7 +159,7 @@ static int pod_uid(const char *s, size_t n, char *uid, size_t len)
 			c = '-';
 		else if (c >= 'A' && c <= 'F')
 			c = (char)(c - 'A' + 'a');
-		if (dash ? c != '-' : hexval(c) < 0)
+		if (dash ? c != '-' : mdg_hex_digit(c) < 0)
 			return -ENOENT;
 		uid[i] = c;
 	}

@@ -144,12 +144,7 @@ static bool gone(const char *path)
 	return stat(path, &st) && errno == ENOENT;
 }
 
-/*
- * Reads at most size bytes of a small attribute file. Returns the length or a negative errno.
- * Opens without blocking and refuses anything but a regular file, so that a FIFO or a device
- * node planted in a tree cannot hang or disturb the scan.
- */
-static ssize_t read_small(const char *path, char *buf, size_t size)
+ssize_t mdg_read_small(const char *path, char *buf, size_t size)
 {
 	struct stat st;
 	size_t len = 0;
@@ -353,7 +348,7 @@ static enum mdg_attr read_attr(const struct scan *s, const char *path, char raw[
 	ssize_t len;
 
 	raw[0] = '\0';
-	len = read_small(path, buf, sizeof(buf));
+	len = mdg_read_small(path, buf, sizeof(buf));
 	if (len == -ENOENT)
 		return MDG_ATTR_ABSENT;
 	if (len < 0) {
@@ -461,7 +456,7 @@ static int read_devnum(const struct scan *s, const char *path, unsigned int *maj
 	char buf[32], raw[RAW_LEN];
 	ssize_t len;
 
-	len = read_small(path, buf, sizeof(buf));
+	len = mdg_read_small(path, buf, sizeof(buf));
 	if (len == -ENOENT) {
 		*enoent = true;
 		return 0;
@@ -711,7 +706,7 @@ static void read_type_name(const char *dir, char *out, size_t size)
 	out[0] = '\0';
 	if (path_fmt(path, sizeof(path), "%s/name", dir))
 		return;
-	len = read_small(path, out, size - 1);
+	len = mdg_read_small(path, out, size - 1);
 	if (len < 0)
 		len = 0;
 	out[len] = '\0';
@@ -731,7 +726,7 @@ static int read_available(const char *dir, bool *enoent)
 
 	if (path_fmt(path, sizeof(path), "%s/available_instances", dir))
 		return -1;
-	len = read_small(path, buf, sizeof(buf));
+	len = mdg_read_small(path, buf, sizeof(buf));
 	if (len == -ENOENT)
 		*enoent = true;
 	if (len <= 0)
@@ -969,7 +964,7 @@ const struct mdg_sysfs_type *mdg_sysfs_find_type(const struct mdg_sysfs *s, cons
 	return bsearch(&key, s->types, s->nr_types, sizeof(*s->types), cmp_type);
 }
 
-static int hex_digit(char c)
+int mdg_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -993,7 +988,7 @@ int mdg_uuid_parse(const char *s, struct mdg_dev_id *id)
 				return -EINVAL;
 			continue;
 		}
-		x = hex_digit(s[i]);	/* also stops at the NUL of a short string */
+		x = mdg_hex_digit(s[i]);	/* also stops at the NUL of a short string */
 		if (x < 0)
 			return -EINVAL;
 		half[n / 16] = half[n / 16] << 4 | (__u64)x;

@@ -73,6 +73,17 @@ const char *mdg_attr_name(enum mdg_attr a);	/* "Y", "N", "absent", "malformed" *
 
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (either case) -> id; -EINVAL if not a UUID. */
 int mdg_uuid_parse(const char *s, struct mdg_dev_id *id);
+
+/* The value of a hexadecimal digit, either case, or -1. */
+int mdg_hex_digit(char c);
+
+/*
+ * Reads at most size bytes of a small file (a sysfs attribute, a /proc file, a definition).
+ * Returns the length or a negative errno. Opens without blocking and refuses anything but a
+ * regular file (-EISDIR, -EINVAL), so that a FIFO or a device node planted in a tree cannot
+ * hang or disturb the reader.
+ */
+ssize_t mdg_read_small(const char *path, char *buf, size_t size);
 void mdg_uuid_format(const struct mdg_dev_id *id, char out[MDG_UUID_LEN]);
 
 #endif
