@@ -47,16 +47,23 @@ count() {
 	return 0
 }
 
+# count_log NAME RC LOG: a part whose log ends with "N passed, N failed" into the totals; a log
+# without that line is one failure.
+count_log() {
+	local line
+	if line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$3" | tail -n1); then
+		count "$1" "$2" "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")"
+	else
+		count "$1" "$2" 0 1
+	fi
+}
+
 echo "[tests] unit tests under ASan and UBSan"
 san_log=$build/sanitize.log
 bash "$src/tests/sanitize.sh" "$build" >"$san_log" 2>&1
 san_rc=$?
 sed 's/^/  /' "$san_log" | tail -n 20
-if line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$san_log" | tail -n1); then
-	count sanitize "$san_rc" "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")"
-else
-	count sanitize "$san_rc" 0 1
-fi
+count_log sanitize "$san_rc" "$san_log"
 
 echo "[tests] static analysis (clang-tidy, cppcheck)"
 static_log=$build/static.log
@@ -70,22 +77,14 @@ package_log=$build/package.log
 bash "$src/tests/package.sh" "$build" >"$package_log" 2>&1
 package_rc=$?
 grep -E '^\[package\] (FAIL|[0-9]+ s)|^  [EW]: ' "$package_log" | sed 's/^/  /'
-if line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$package_log" | tail -n1); then
-	count package "$package_rc" "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")"
-else
-	count package "$package_rc" 0 1
-fi
+count_log package "$package_rc" "$package_log"
 
 echo "[tests] Kubernetes deployment (deploy/kubernetes)"
 deploy_log=$build/deploy.log
 bash "$src/tests/deploy.sh" "$build" >"$deploy_log" 2>&1
 deploy_rc=$?
 grep -E '^\[deploy\] FAIL' "$deploy_log" | sed 's/^/  /'
-if line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$deploy_log" | tail -n1); then
-	count deploy "$deploy_rc" "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")"
-else
-	count deploy "$deploy_rc" 0 1
-fi
+count_log deploy "$deploy_rc" "$deploy_log"
 
 echo "[tests] fuzzing, ${MDG_FUZZ_SECONDS:-15} s per harness"
 fuzz_log=$build/fuzz.log
@@ -108,14 +107,7 @@ else
 	vm_log=$build/vm-suite.log
 	bash "$src/tests/vm/run.sh" "$build" 2>&1 | tee "$vm_log"
 	vm_rc=${PIPESTATUS[0]}
-	if line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$vm_log" | tail -n1); then
-		passed=$((passed + $(cut -d' ' -f1 <<<"$line")))
-		failed=$((failed + $(cut -d' ' -f3 <<<"$line")))
-		[ "$vm_rc" -ne 0 ] && [ "$(cut -d' ' -f3 <<<"$line")" -eq 0 ] && failed=$((failed + 1))
-	else
-		echo "[tests] VM suite printed no summary (exit $vm_rc)"
-		failed=$((failed + 1))
-	fi
+	count_log vm "$vm_rc" "$vm_log"
 fi
 
 echo "$passed passed, $failed failed"

@@ -85,7 +85,7 @@ static struct {
 	struct bpf_link *links[64];
 	int nr_links;
 	__u32 group_major;
-	int pad_devices, pad_holders, holders_max;
+	int nr_mapped, holders_max;
 	struct row rows[NR_ROWS];
 	int nr_rows;
 } b = { .rounds = 12, .warmup = 2, .cpu = 0, .ops = 5000, .out_dir = ".", .dir = "/dev/shm" };
@@ -284,7 +284,7 @@ static void fill_from_sysfs(void)
 		}
 		b.group_major = d->group_major;
 	}
-	b.pad_devices = (int)m.nr_devs;
+	b.nr_mapped = (int)m.nr_devs;
 	mdg_devmap_free(&m);
 	mdg_sysfs_free(&scan);
 	mdg_policy_free(&policy);
@@ -304,7 +304,7 @@ static void pad_devices(int on)
 	__u32 key;
 	int i;
 
-	for (i = 0; i < 4096 - b.pad_devices; i++) {
+	for (i = 0; i < 4096 - b.nr_mapped; i++) {
 		key = MDG_MKDEV(b.group_major, 0x80000 + i);
 		if (!on) {
 			bpf_map_delete_elem(fd, &key);

@@ -1520,6 +1520,23 @@ static int sysfs_write(const char *path, const char *val)
 	return err;
 }
 
+/* TYPEDIR:N:PREFIX:BASE of hotplug: and mapped:; 0, or -1 if a part is missing. */
+static int parse_create_arg(const char *arg, char typedir[PATH_MAX], char prefix[64], long *count,
+			    long *base)
+{
+	const char *p1 = strchr(arg, ':');
+	const char *p2 = p1 ? strchr(p1 + 1, ':') : NULL;
+	const char *p3 = p2 ? strchr(p2 + 1, ':') : NULL;
+
+	if (!p3)
+		return -1;
+	snprintf(typedir, PATH_MAX, "%.*s", (int)(p1 - arg), arg);
+	*count = atol(p1 + 1);
+	snprintf(prefix, 64, "%.*s", (int)(p3 - p2 - 1), p2 + 1);
+	*base = strtol(p3 + 1, NULL, 0);
+	return 0;
+}
+
 /*
  * hotplug:TYPEDIR:N:PREFIX:BASE: the race of a device's first use with mdevguard learning of
  * it. Each device is opened and used the moment its node exists, by a process that already
@@ -1531,21 +1548,11 @@ static int op_hotplug(const char *arg, struct result *r)
 	char link[PATH_MAX], target[PATH_MAX];
 	long count, base, k, escapes = 0, at_open = 0, at_use = 0, other = 0;
 	int first_other = 0, gfd, dfd, err;
-	const char *p1, *p2, *p3;
-	const char *base_s;
 	double end;
 	ssize_t n;
 
-	p1 = strchr(arg, ':');
-	p2 = p1 ? strchr(p1 + 1, ':') : NULL;
-	p3 = p2 ? strchr(p2 + 1, ':') : NULL;
-	if (!p3 || container_fd < 0)
+	if (container_fd < 0 || parse_create_arg(arg, typedir, prefix, &count, &base))
 		return EINVAL;
-	snprintf(typedir, sizeof(typedir), "%.*s", (int)(p1 - arg), arg);
-	count = atol(p1 + 1);
-	snprintf(prefix, sizeof(prefix), "%.*s", (int)(p3 - p2 - 1), p2 + 1);
-	base_s = p3 + 1;
-	base = strtol(base_s, NULL, 0);
 	for (k = 0; k < count; k++) {
 		snprintf(uuid, sizeof(uuid), "%s%012lx", prefix, base + k);
 		snprintf(path, sizeof(path), "%s/create", typedir);
@@ -1619,22 +1626,12 @@ static int op_mapped(const char *arg, struct result *r)
 	char typedir[PATH_MAX], prefix[64], uuid[96], path[PATH_MAX + 32], node[PATH_MAX];
 	char link[PATH_MAX], target[PATH_MAX];
 	double t0, end, ms[256];
-	const char *p1, *p2, *p3;
 	long count, base, k;
 	int fd, err = 0;
 	ssize_t n;
 
-	p1 = strchr(arg, ':');
-	p2 = p1 ? strchr(p1 + 1, ':') : NULL;
-	p3 = p2 ? strchr(p2 + 1, ':') : NULL;
-	if (!p3)
+	if (parse_create_arg(arg, typedir, prefix, &count, &base) || count < 1 || count > 256)
 		return EINVAL;
-	snprintf(typedir, sizeof(typedir), "%.*s", (int)(p1 - arg), arg);
-	count = atol(p1 + 1);
-	if (count < 1 || count > 256)
-		return EINVAL;
-	snprintf(prefix, sizeof(prefix), "%.*s", (int)(p3 - p2 - 1), p2 + 1);
-	base = strtol(p3 + 1, NULL, 0);
 	for (k = 0; k < count && !err; k++) {
 		snprintf(uuid, sizeof(uuid), "%s%012lx", prefix, base + k);
 		snprintf(path, sizeof(path), "%s/create", typedir);

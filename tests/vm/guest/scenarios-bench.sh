@@ -14,8 +14,9 @@ sc_bench() {
 	local bench=$MDG_BUILD_DIR/tests/bench/mdg-bench out=$WORK/bench
 	[ -x "$bench" ] || fail "$bench missing"
 	need_pool
-	# the service must not run while the arms are timed
-	[ -z "${SVC_PID:-}" ] || fail "the service is running"
+	# no service may run while the arms are timed (its programs would be timed too)
+	! pgrep -x mdevguard >/dev/null || fail "mdevguard is running: $(pgrep -ax mdevguard)"
+	[ ! -e /sys/fs/bpf/mdevguard ] || fail "mdevguard's programs are pinned: unload them first"
 	mkdir -p "$out"
 	# the guest's /tmp is a tmpfs
 	mountpoint -q /dev/shm || mount -t tmpfs tmpfs /dev/shm
