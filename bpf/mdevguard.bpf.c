@@ -931,13 +931,9 @@ static __always_inline int held_drop_file(struct mdg_holder *h, const struct mdg
 
 /*
  * The last reference to a VFIO file is gone, in whichever task dropped it: the holding it was
- * counted in comes from its record, never from current. Followed through VFIO's own release
- * functions rather than the file_free_security hook, so that no other file freed on the host
- * pays for it. Every file with a record reaches one of them: a record is made only for a file
- * that was opened (an open is only checked, never recorded), and __fput() calls ->release for
- * every opened file before freeing it.
+ * counted in comes from its record, never from current.
  */
-static __always_inline int vfio_file_released(struct file *file)
+static __noinline int file_released(struct file *file)
 {
 	struct mdg_file *r, rec;
 	struct mdg_holder *h;
@@ -966,18 +962,21 @@ static __always_inline int vfio_file_released(struct file *file)
 	return 0;
 }
 
-/* A group file (/dev/vfio/<group>): vfio_group_fops.release on every supported kernel. */
-SEC("fentry/vfio_group_fops_release")
-int BPF_PROG(mdg_group_release, struct inode *inode, struct file *file)
+/*
+ * Followed on an LSM hook, not by fentry on VFIO's release functions: the kernel skips a
+ * tracing program that is already running on the CPU (a preemptible kernel can preempt it
+ * there), and a release it missed would keep a holding no file backs any more. LSM programs
+ * are never skipped. Every other file freed on the host pays two compares of its f_op (checked
+ * with mdg_file_open's against tests/vm/hot-path-budget); a file that never opened has none.
+ */
+SEC("lsm/file_free_security")
+int BPF_PROG(mdg_file_free, struct file *file)
 {
-	return vfio_file_released(file);
-}
+	const void *op = file->f_op;
 
-/* A device file, from VFIO_GROUP_GET_DEVICE_FD or a cdev open: vfio_device_fops.release. */
-SEC("fentry/vfio_device_fops_release")
-int BPF_PROG(mdg_device_release, struct inode *inode, struct file *file)
-{
-	return vfio_file_released(file);
+	if (op != &vfio_group_fops && op != &vfio_device_fops)
+		return 0;
+	return file_released(file);
 }
 
 /*
@@ -1049,10 +1048,15 @@ int BPF_PROG(mdg_process_fork, struct task_struct *parent, struct task_struct *c
 	return 0;
 }
 
-/* A new program: the old one's mappings are gone with its mm. */
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(mdg_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+/*
+ * A new program: the old one's mappings are gone with its mm. On the LSM hook exec calls once
+ * the new mm and name are in place (after de_thread, so current leads its group): a tracing
+ * program could be skipped, and the holding would stay mapped until the process exits.
+ */
+SEC("lsm/bprm_committed_creds")
+int BPF_PROG(mdg_exec, struct linux_binprm *bprm)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct mdg_holder_key key;
 	struct mdg_holder *h;
 	__u32 i;

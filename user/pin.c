@@ -29,11 +29,10 @@ const struct mdg_pin mdg_pins[] = {
 	{ "sweep", "mdg_sweep", MDG_PIN_MAP },
 	{ MDG_PIN_CONFIG, ".bss", MDG_PIN_MAP },
 	/* What ends holdings, the device map's hooks and the device file's count come first. */
-	{ "link_group_release", "mdg_group_release", MDG_PIN_LINK_RELEASE },
-	{ "link_device_release", "mdg_device_release", MDG_PIN_LINK_RELEASE },
+	{ "link_file_free", "mdg_file_free", MDG_PIN_LINK_RELEASE },
 	{ "link_process_exit", "mdg_process_exit", MDG_PIN_LINK_RELEASE },
 	{ "link_process_fork", "mdg_process_fork", MDG_PIN_LINK_RELEASE },
-	{ "link_process_exec", "mdg_process_exec", MDG_PIN_LINK_RELEASE },
+	{ "link_exec", "mdg_exec", MDG_PIN_LINK_RELEASE },
 	{ "link_group_ioctl_exit", "mdg_group_ioctl_exit", MDG_PIN_LINK_RELEASE },
 	{ "link_register", "mdg_register", MDG_PIN_LINK_RELEASE },
 	{ "link_unregister", "mdg_unregister", MDG_PIN_LINK_RELEASE },
@@ -44,8 +43,13 @@ const struct mdg_pin mdg_pins[] = {
 	{ "link_file_ioctl_compat", "mdg_file_ioctl_compat", MDG_PIN_LINK_DECIDE, true },
 	{ "link_file_ioctl", "mdg_file_ioctl", MDG_PIN_LINK_DECIDE },
 	{ MDG_PIN_LINK_OPEN, "mdg_file_open", MDG_PIN_LINK_DECIDE },
-	/* Earlier builds followed releases on lsm/file_free_security: the VFIO release links do. */
-	{ "link_file_free", NULL, MDG_PIN_RETIRED },
+	/*
+	 * Builds of 2026-11-26 followed releases by fentry on VFIO's release functions, which the
+	 * kernel skips when the program is already running on the CPU: file_free_security does.
+	 */
+	{ "link_group_release", NULL, MDG_PIN_RETIRED },
+	{ "link_device_release", NULL, MDG_PIN_RETIRED },
+	{ "link_process_exec", NULL, MDG_PIN_RETIRED },	/* tp_btf: now lsm/bprm_committed_creds */
 };
 
 const size_t mdg_nr_pins = sizeof(mdg_pins) / sizeof(mdg_pins[0]);

@@ -7,8 +7,9 @@
  *   none       no program
  *   empty      empty programs on every hook mdevguard attaches to
  *   empty2     the same again: empty2/empty is the A/A noise band
- *   empty-lsm  empty programs on file_open and file_free_security, the floor of a design that
- *              follows releases on the LSM hook rather than through VFIO's release functions
+ *   empty-fentry  empty programs on file_open and by fentry on VFIO's two release functions:
+ *              the floor of following releases there instead of on file_free_security, which
+ *              mdevguard gave up because the kernel may skip a tracing program
  *   mdevguard  mdevguard's programs, its maps filled from sysfs as the service fills them
  *
  * Each workload's result is the paired ratio of one round's time to the same round's empty
@@ -44,8 +45,8 @@
 #include "empty_lsm.skel.h"
 #include "mdevguard.skel.h"
 
-enum arm { ARM_NONE, ARM_EMPTY, ARM_EMPTY2, ARM_EMPTY_LSM, ARM_MDG, NR_ARMS };
-static const char *const arm_name[NR_ARMS] = { "none", "empty", "empty2", "empty-lsm",
+enum arm { ARM_NONE, ARM_EMPTY, ARM_EMPTY2, ARM_EMPTY_FENTRY, ARM_MDG, NR_ARMS };
+static const char *const arm_name[NR_ARMS] = { "none", "empty", "empty2", "empty-fentry",
 					       "mdevguard" };
 
 /* The map states mdev opens are timed in; the other workloads run in the first only. */
@@ -222,13 +223,15 @@ static void arm_attach(enum arm a)
 	case ARM_EMPTY:
 	case ARM_EMPTY2:
 		bpf_object__for_each_program(p, b.empty->obj) {
-			if (p != b.empty->progs.empty_file_free)
+			if (p != b.empty->progs.empty_group_release &&
+			    p != b.empty->progs.empty_device_release)
 				attach(p);
 		}
 		break;
-	case ARM_EMPTY_LSM:
+	case ARM_EMPTY_FENTRY:
 		attach(b.empty->progs.empty_file_open);
-		attach(b.empty->progs.empty_file_free);
+		attach(b.empty->progs.empty_group_release);
+		attach(b.empty->progs.empty_device_release);
 		break;
 	case ARM_MDG:
 		bpf_object__for_each_program(p, b.mdg->obj) {
@@ -420,7 +423,7 @@ static void report(struct json_object *stats)
 		{ "A/A: empty2 / empty", "aa_band", ARM_EMPTY2, ARM_EMPTY },
 		{ "mdevguard / none", "mdevguard_vs_none", ARM_MDG, ARM_NONE },
 		{ "empty / none", "empty_vs_none", ARM_EMPTY, ARM_NONE },
-		{ "empty-lsm / empty", "empty_lsm_vs_empty", ARM_EMPTY_LSM, ARM_EMPTY },
+		{ "empty-fentry / empty", "empty_fentry_vs_empty", ARM_EMPTY_FENTRY, ARM_EMPTY },
 	};
 	struct json_object *root = json_object_new_object(), *rows = json_object_new_array();
 	char hdr[256], cell[64];
@@ -506,7 +509,7 @@ static void prog_stats(struct bpf_object *obj, struct prog_stat *s)
 /* ns per run and runs per operation of each program of an arm that ran, per workload. */
 static struct json_object *stats_pass(FILE *md)
 {
-	static const enum arm arms[] = { ARM_EMPTY, ARM_EMPTY_LSM, ARM_MDG };
+	static const enum arm arms[] = { ARM_EMPTY, ARM_EMPTY_FENTRY, ARM_MDG };
 	struct json_object *all = json_object_new_array();
 	struct prog_stat s0[64], s1[64];
 	struct bpf_program *p;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The baselines of SPEC §7: programs that do nothing, on every hook mdevguard attaches to (the
- * "empty" arm of mdg-bench), and on file_free_security, the hook an LSM-only design would follow
- * releases on (the "empty-lsm" arm, with empty_file_open).
+ * "empty" arm of mdg-bench), and by fentry on VFIO's release functions, where a design that
+ * trusted tracing programs could follow releases (the "empty-fentry" arm, with empty_file_open).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -79,8 +79,8 @@ int BPF_PROG(empty_process_fork, struct task_struct *parent, struct task_struct 
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(empty_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+SEC("lsm/bprm_committed_creds")
+int BPF_PROG(empty_exec, struct linux_binprm *bprm)
 {
 	return 0;
 }

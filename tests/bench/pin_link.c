@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mdg-pin-link PATH [open|free]: attaches an empty program on file_open (or file_free_security),
- * pins its link at PATH (replacing what is there) and exits. The VM suite's stand-in for a link
+ * mdg-pin-link PATH [open|release]: attaches an empty program on file_open (or fentry on
+ * vfio_device_fops_release), pins its link at PATH (replacing what is there) and exits. The VM suite's stand-in for a link
  * another build of mdevguard left.
  */
 #include <errno.h>
@@ -21,14 +21,14 @@ int main(int argc, char **argv)
 	struct bpf_link *link = NULL;
 	int ret = -1;
 
-	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "open") && strcmp(argv[2], "free"))) {
-		fprintf(stderr, "usage: mdg-pin-link PATH [open|free]\n");
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "open") && strcmp(argv[2], "release"))) {
+		fprintf(stderr, "usage: mdg-pin-link PATH [open|release]\n");
 		return 2;
 	}
 	skel = empty_lsm__open();
 	if (skel) {
-		want = argc == 3 && !strcmp(argv[2], "free") ? skel->progs.empty_file_free :
-							     skel->progs.empty_file_open;
+		want = argc == 3 && !strcmp(argv[2], "release") ?
+			       skel->progs.empty_device_release : skel->progs.empty_file_open;
 		bpf_object__for_each_program(p, skel->obj)
 			bpf_program__set_autoload(p, p == want);
 	}
