@@ -105,9 +105,12 @@ struct {
 } mdg_events SEC(".maps");
 
 /*
- * A holder record is built in this per-CPU buffer and inserted whole: its key must be in it
- * from the start (see struct mdg_holder). Plain bytes: a value with a typed bpf_spin_lock in it
- * may not be passed to a helper as memory. mdg_holder_zero stays zero and wipes the buffer.
+ * A holder record is built in a buffer and inserted whole: its key must be in it from the
+ * start (see struct mdg_holder). Plain bytes: a value with a typed bpf_spin_lock in it may not
+ * be passed to a helper as memory. mdg_holder_zero stays zero and wipes the buffer. The buffer
+ * is the running task's own (task storage), not the CPU's: a preemptible kernel (7.2's
+ * PREEMPT_LAZY) can preempt a program between building and inserting, and another task's
+ * program on that CPU would build its record in a per-CPU buffer meanwhile.
  */
 struct mdg_holder_bytes {
 	__u8 bytes[sizeof(struct mdg_holder)];
@@ -121,16 +124,37 @@ struct {
 } mdg_holder_zero SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct mdg_holder_bytes);
-} mdg_holder_new SEC(".maps");
+} mdg_scratch SEC(".maps");
+
+/*
+ * What a new process inherits, set on it by lsm/task_alloc while its parent forks, so that no
+ * fork is missed: the kernel may skip sched_process_fork's program (a tracing program already
+ * running on that CPU is not entered again), and LSM programs are never skipped. The tracepoint
+ * moves it into the holders map before the child runs; when it was skipped, the child's first
+ * decision does (mdg_inherit). Each thread the child starts before that gets a copy.
+ */
+struct mdg_pending {
+	__u32 nr_held;
+	__u32 pad;
+	struct mdg_held held[MDG_MAX_HELD];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mdg_pending);
+} mdg_pending SEC(".maps");
 
 /*
  * The held set as a decision saw it, for its event, and the holdings a release pass ended:
- * too large for the stack. Debian's kernels do not preempt a BPF program; were one preempted
- * here by another decision on the same CPU, only the held list of a log line could be wrong.
+ * too large for the stack. A preemptible kernel may preempt a decision and run another on the
+ * same CPU meanwhile: then the held list of a log line can be wrong, and "created" can be
+ * another decision's, which at worst keeps or drops a record no holding counts (epoch 0).
  */
 struct mdg_snapshot {
 	__u32 nr_held;
@@ -147,8 +171,10 @@ struct {
 } mdg_snapshot SEC(".maps");
 
 #define EPERM		1
-#define EBUSY		16
+#define ENOMEM		12
 #define EACCES		13
+#define EBUSY		16
+#define EEXIST		17
 #define MAX_ERRNO	4095
 
 /*
@@ -204,7 +230,10 @@ static __always_inline int holder_valid(struct mdg_holder *h, const struct mdg_h
 	return !h->dead && same_holder(&h->key, key);
 }
 
-/* A new, empty record for key, built whole in mdg_holder_new; NULL when the map is full. */
+/*
+ * A new, empty record for key, built whole in the current task's mdg_scratch; NULL when the map
+ * is full (or the scratch cannot be had).
+ */
 static __always_inline struct mdg_holder *holder_create(const struct mdg_holder_key *key,
 						       __u64 task_addr)
 {
@@ -214,7 +243,8 @@ static __always_inline struct mdg_holder *holder_create(const struct mdg_holder_
 	__u32 zero = 0;
 
 	empty = bpf_map_lookup_elem(&mdg_holder_zero, &zero);
-	buf = bpf_map_lookup_elem(&mdg_holder_new, &zero);
+	buf = bpf_task_storage_get(&mdg_scratch, bpf_get_current_task_btf(), 0,
+				   BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!empty || !buf)
 		return NULL;
 	bpf_probe_read_kernel(buf, sizeof(*buf), empty);
@@ -264,6 +294,61 @@ static __always_inline void ask_loader(__u32 *asked, enum mdg_event_kind kind)
 		return;	/* the loader's periodic pass and rescan catch up */
 	e->kind = kind;
 	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * The inheritance a fork left on task (struct mdg_pending), made its process's record. Nothing
+ * makes a record for such a process before this: its decisions, the loader's adoption and the
+ * fork tracepoint all take the inheritance first, and its threads come after it. Two of them at
+ * once make the same record, and NOEXIST keeps one. Returns 0, or -1 when the map is full:
+ * the inheritance stays, and the caller fails closed.
+ */
+static __always_inline int inherit_of(struct task_struct *task)
+{
+	struct mdg_holder_bytes *buf, *empty;
+	struct mdg_holder_key key;
+	struct mdg_pending *pend;
+	struct mdg_holder *c;
+	__u32 zero = 0, n, i;
+	long err;
+
+	pend = bpf_task_storage_get(&mdg_pending, task, 0, 0);
+	if (!pend)
+		return 0;
+	empty = bpf_map_lookup_elem(&mdg_holder_zero, &zero);
+	buf = bpf_task_storage_get(&mdg_scratch, bpf_get_current_task_btf(), 0,
+				   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!empty || !buf)
+		return -1;
+	bpf_probe_read_kernel(buf, sizeof(*buf), empty);
+	c = (struct mdg_holder *)buf;
+	n = pend->nr_held;
+	for (i = 0; i < MDG_MAX_HELD; i++) {
+		if (i >= n)
+			break;
+		c->held[i] = pend->held[i];
+	}
+	c->nr_held = i;
+	holder_key_of(task, &key);
+	c->key = key;
+	c->last_rule = MDG_RULE_NONE;
+	c->last_action = MDG_ACT_ALLOW;
+	c->last_hook = MDG_HOOK_FORK;
+	c->last_recorded = 1;
+	BPF_CORE_READ_STR_INTO(&c->comm, task, group_leader, comm);
+	err = bpf_map_update_elem(&mdg_holders, &key, buf, BPF_NOEXIST);
+	if (err && err != -EEXIST)
+		return -1;
+	bpf_task_storage_delete(&mdg_pending, task);
+	/* The holdings are uncounted: only release passes can end them. */
+	ask_loader(&recheck_asked, MDG_EV_RECHECK);
+	return 0;
+}
+
+/* The current process's inheritance, if a fork left one and nothing has taken it yet. */
+__noinline int mdg_inherit(void)
+{
+	return inherit_of(bpf_get_current_task_btf());
 }
 
 /*
@@ -553,6 +638,9 @@ __noinline int mdg_check_req(struct mdg_req *req)
 	if (req->how == MDG_HOW_BINDER) {
 		d->rule = MDG_RULE_BINDER;
 		d->action = mdg_action(MDG_RULE_BINDER, cfg.audit);
+	} else if (mdg_inherit()) {
+		d->rule = MDG_RULE_NO_MEMORY;
+		d->action = mdg_action(MDG_RULE_NO_MEMORY, cfg.audit);
 	} else if (!(h = bpf_map_lookup_elem(&mdg_holders, &key))) {
 		/* A process with no record holds nothing: its first device is always allowed. */
 		d->rule = MDG_RULE_FIRST;
@@ -589,6 +677,12 @@ __noinline int mdg_acquire_req(struct mdg_req *req)
 	snap->created = 0;
 	fkey = req->file;	/* keys from the stack: 6.1 takes no other memory as a key */
 	key = req->key;
+	/* An adoption is the loader's, about another process: its inheritance waits for it. */
+	if (req->how != MDG_HOW_ADOPT && mdg_inherit()) {
+		d->rule = MDG_RULE_NO_MEMORY;
+		d->action = mdg_action(MDG_RULE_NO_MEMORY, cfg.audit);
+		goto done;
+	}
 	rec = bpf_map_lookup_elem(&mdg_files, &fkey);
 	if (!rec) {
 		new.owner = key;
@@ -979,72 +1073,91 @@ int BPF_PROG(mdg_file_free, struct file *file)
 	return file_released(file);
 }
 
+#define CLONE_THREAD	0x00010000
+
 /*
  * A new process (fork, or clone with CLONE_FILES and without CLONE_THREAD) has every file its
- * parent had: it holds what its parent held. Its holdings are uncounted, as it shares the
- * parent's files; the release pass ends them once the child has none left (exec closes the
- * close-on-exec VFIO fds). A fork cannot be refused here: if the map is full, the child's uses
- * are still decided at use, and the error is counted.
+ * parent had, and its mappings: it holds what its parent held. Its holdings are uncounted, as
+ * it shares the parent's files; the release pass ends them once the child has none left (exec
+ * closes the close-on-exec VFIO fds). Set on the child here, inside fork, on an LSM hook that
+ * is never skipped (struct mdg_pending). Only a new process's first task carries it: before
+ * that task clones anything, thread or process, it takes its inheritance. Without the memory
+ * for it, the fork or clone fails (ENOMEM): a child that held nothing could take a second
+ * device while it still maps its parent's.
  */
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(mdg_process_fork, struct task_struct *parent, struct task_struct *child)
+static __noinline int fork_pending(struct task_struct *child, __u64 clone_flags)
 {
-	struct mdg_holder_key pkey, ckey;
-	struct mdg_holder_bytes *buf;
-	struct mdg_holder *p, *c;
-	struct mdg_stats *st;
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct mdg_holder_key pkey;
+	struct mdg_pending *dst;
+	struct mdg_holder *p;
 	__u64 epoch, gen;
-	__u32 zero = 0, n, i;
+	__u32 n, i;
 
-	if (BPF_CORE_READ(child, tgid) == BPF_CORE_READ(parent, tgid))
+	if (mdg_inherit())
+		return -1;
+	if (clone_flags & CLONE_THREAD)
 		return 0;
-	holder_key_of(parent, &pkey);
+	holder_key_of(cur, &pkey);
 	p = bpf_map_lookup_elem(&mdg_holders, &pkey);
 	if (!p)
 		return 0;
-	buf = bpf_map_lookup_elem(&mdg_holder_new, &zero);
-	if (!buf)
-		return 0;
-	c = (struct mdg_holder *)buf;
+	dst = bpf_task_storage_get(&mdg_pending, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!dst)
+		return -1;
+	epoch = bpf_ktime_get_boot_ns();
+	gen = cfg.pass_gen;
 	bpf_spin_lock(&p->lock);
 	n = holder_valid(p, &pkey) ? p->nr_held : 0;
 	for (i = 0; i < MDG_MAX_HELD; i++) {
 		if (i >= n)
 			break;
-		c->held[i] = p->held[i];
+		dst->held[i] = p->held[i];
 	}
 	bpf_spin_unlock(&p->lock);
-	if (n == 0 || n > MDG_MAX_HELD)
+	if (n == 0 || n > MDG_MAX_HELD) {
+		bpf_task_storage_delete(&mdg_pending, child);
 		return 0;
-
-	holder_key_of(child, &ckey);
-	epoch = bpf_ktime_get_boot_ns();
-	gen = cfg.pass_gen;
+	}
 	for (i = 0; i < MDG_MAX_HELD; i++) {
 		if (i >= n)
 			break;
-		c->held[i].epoch = epoch;
-		c->held[i].acq_gen = gen;
-		c->held[i].seen_gen = 0;
-		c->held[i].files = 0;
-		c->held[i].uncounted = 1;
+		dst->held[i].epoch = epoch;
+		dst->held[i].acq_gen = gen;
+		dst->held[i].seen_gen = 0;
+		dst->held[i].files = 0;
+		dst->held[i].uncounted = 1;
 	}
-	c->nr_held = n;
-	c->key = ckey;
-	c->dead = 0;
-	c->uring_gen = 0;
-	c->last_rule = MDG_RULE_NONE;
-	c->last_action = MDG_ACT_ALLOW;
-	c->last_hook = MDG_HOOK_FORK;
-	c->last_recorded = 1;
-	BPF_CORE_READ_STR_INTO(&c->comm, child, comm);
-	if (bpf_map_update_elem(&mdg_holders, &ckey, buf, BPF_NOEXIST)) {
+	dst->nr_held = n;
+	return 0;
+}
+
+SEC("lsm/task_alloc")
+int BPF_PROG(mdg_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
+{
+	if (ret)
+		return lsm_ret(ret);
+	return fork_pending(task, clone_flags) ? -ENOMEM : 0;
+}
+
+/*
+ * The child's inheritance into the holders map before it runs, so that it shows as a holder
+ * from its first instant. The kernel may skip this program; then the child's first decision
+ * takes the inheritance (mdg_inherit), and nothing is lost. A full map leaves it pending: the
+ * child's decisions then fail closed.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(mdg_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct mdg_stats *st;
+
+	if (BPF_CORE_READ(child, tgid) == BPF_CORE_READ(parent, tgid))
+		return 0;
+	if (inherit_of(child)) {
 		st = stats_get();
 		if (st)
 			st->errors++;
 	}
-	/* The child's holdings are uncounted: only release passes can end them. */
-	ask_loader(&recheck_asked, MDG_EV_RECHECK);
 	return 0;
 }
 
@@ -1061,6 +1174,8 @@ int BPF_PROG(mdg_exec, struct linux_binprm *bprm)
 	struct mdg_holder *h;
 	__u32 i;
 
+	/* An inheritance not taken yet carries the old mappings too: taken, then cleared. */
+	mdg_inherit();
 	holder_key_of(task, &key);
 	h = bpf_map_lookup_elem(&mdg_holders, &key);
 	if (!h)
@@ -1185,6 +1300,9 @@ int mdg_adopt(struct bpf_iter__task_file *ctx)
 	if (kind != MDG_FILE_DEVICE && kind != MDG_FILE_CDEV)
 		return 0;
 	if (!vfio_access_granted(&vf) || vfio_req(&vf, &req))
+		return 0;
+	/* A child whose fork the tracepoint missed: its inheritance first (inherit_of). */
+	if (inherit_of(task))
 		return 0;
 	holder_key_of(task, &req.key);
 	req.task = (__u64)task;

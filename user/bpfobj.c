@@ -402,11 +402,11 @@ static int unpin_retired(const char *dir)
 	size_t i;
 
 	for (i = 0; i < mdg_nr_pins; i++) {
-		if (mdg_pins[i].kind != MDG_PIN_RETIRED ||
+		if ((mdg_pins[i].kind != MDG_PIN_RETIRED && mdg_pins[i].kind != MDG_PIN_RETIRED_MAP) ||
 		    mdg_pin_path(path, sizeof(path), dir, mdg_pins[i].name))
 			continue;
 		if (!unlink(path))
-			mdg_info("removed %s, an earlier build's link this one replaces", path);
+			mdg_info("removed %s, an earlier build's pin this one replaces", path);
 		else if (errno != ENOENT)
 			return mdg_err_errno(errno, "cannot remove %s", path);
 	}

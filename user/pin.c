@@ -24,13 +24,15 @@ const struct mdg_pin mdg_pins[] = {
 	{ MDG_PIN_STATS, "mdg_stats", MDG_PIN_MAP },
 	{ MDG_PIN_EVENTS, "mdg_events", MDG_PIN_MAP },
 	{ "holder_zero", "mdg_holder_zero", MDG_PIN_MAP },
-	{ "holder_new", "mdg_holder_new", MDG_PIN_MAP },
+	{ "scratch", "mdg_scratch", MDG_PIN_MAP },
+	{ "pending", "mdg_pending", MDG_PIN_MAP },
 	{ "snapshot", "mdg_snapshot", MDG_PIN_MAP },
 	{ "sweep", "mdg_sweep", MDG_PIN_MAP },
 	{ MDG_PIN_CONFIG, ".bss", MDG_PIN_MAP },
 	/* What ends holdings, the device map's hooks and the device file's count come first. */
 	{ "link_file_free", "mdg_file_free", MDG_PIN_LINK_RELEASE },
 	{ "link_process_exit", "mdg_process_exit", MDG_PIN_LINK_RELEASE },
+	{ "link_task_alloc", "mdg_task_alloc", MDG_PIN_LINK_RELEASE },
 	{ "link_process_fork", "mdg_process_fork", MDG_PIN_LINK_RELEASE },
 	{ "link_exec", "mdg_exec", MDG_PIN_LINK_RELEASE },
 	{ "link_group_ioctl_exit", "mdg_group_ioctl_exit", MDG_PIN_LINK_RELEASE },
@@ -50,6 +52,7 @@ const struct mdg_pin mdg_pins[] = {
 	{ "link_group_release", NULL, MDG_PIN_RETIRED },
 	{ "link_device_release", NULL, MDG_PIN_RETIRED },
 	{ "link_process_exec", NULL, MDG_PIN_RETIRED },	/* tp_btf: now lsm/bprm_committed_creds */
+	{ "holder_new", NULL, MDG_PIN_RETIRED_MAP },	/* per-CPU: now the task's mdg_scratch */
 };
 
 const size_t mdg_nr_pins = sizeof(mdg_pins) / sizeof(mdg_pins[0]);
@@ -190,7 +193,8 @@ int mdg_unpin_all(const char *dir)
 	int fd, ret = 0;
 
 	for (i = 0; i < mdg_nr_pins; i++) {
-		if (mdg_pins[i].kind == MDG_PIN_MAP || nr_ids == sizeof(ids) / sizeof(ids[0]) ||
+		if (mdg_pins[i].kind == MDG_PIN_MAP || mdg_pins[i].kind == MDG_PIN_RETIRED_MAP ||
+		    nr_ids == sizeof(ids) / sizeof(ids[0]) ||
 		    mdg_pin_path(path, sizeof(path), dir, mdg_pins[i].name))
 			continue;
 		fd = bpf_obj_get(path);
@@ -208,7 +212,7 @@ int mdg_unpin_all(const char *dir)
 		if (unlink(path) && errno != ENOENT)
 			ret = mdg_err_errno(errno, "cannot remove %s", path);
 		/* a link's temporary name, had a start died between pinning and renaming it */
-		if (mdg_pins[i].kind != MDG_PIN_MAP &&
+		if (mdg_pins[i].kind != MDG_PIN_MAP && mdg_pins[i].kind != MDG_PIN_RETIRED_MAP &&
 		    strlen(path) + strlen(MDG_PIN_NEW_SUFFIX) < sizeof(path)) {
 			/* the test above leaves room for the suffix */
 			/* NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.strcpy) */

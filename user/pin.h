@@ -16,6 +16,7 @@ enum mdg_pin_kind {
 	MDG_PIN_LINK_RELEASE,	/* attached before adoption: what ends holdings */
 	MDG_PIN_LINK_DECIDE,	/* attached after it: the decisions */
 	MDG_PIN_RETIRED,	/* a link earlier builds pinned: removed once its successor is in */
+	MDG_PIN_RETIRED_MAP,	/* a map earlier builds pinned and this one does not use */
 };
 
 struct mdg_pin {
@@ -25,7 +26,7 @@ struct mdg_pin {
 	bool optional;		/* a program the running kernel may not have a hook for */
 };
 
-/* Maps first, then links in the order they are attached, then retired links. */
+/* Maps first, then links in the order they are attached, then retired pins. */
 extern const struct mdg_pin mdg_pins[];
 extern const size_t mdg_nr_pins;
 

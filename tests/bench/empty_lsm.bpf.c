@@ -73,6 +73,12 @@ int BPF_PROG(empty_device_release, struct inode *inode, struct file *file)
 	return 0;
 }
 
+SEC("lsm/task_alloc")
+int BPF_PROG(empty_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
+{
+	return 0;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(empty_process_fork, struct task_struct *parent, struct task_struct *child)
 {

@@ -7,6 +7,7 @@ SCENARIOS+=(
 	closegroup-keeps-holding
 	io-and-mmap
 	fork-inherit
+	fork-skipped-inherits
 	dup-keeps-holding
 	scm-rights-hand-off
 	device-fd-passing
@@ -182,6 +183,40 @@ sc_fork_inherit() {
 	[ "$(count_logged deny)" -eq 1 ] || fail "expected exactly one deny, got $(count_logged deny)"
 	expect_map_empty holders
 	expect_map_empty files
+	svc_finish
+	pass
+}
+
+# What the kernel skipping sched_process_fork's program looks like: the tracepoint's link is
+# gone (its pin removed). The parent maps a region of S1 and closes every fd of it (the mapping
+# keeps the holding), then forks and exits; the child has only the mapping. It must still hold
+# S1: lsm/task_alloc left the inheritance on it, and its first decision takes it.
+sc_fork_skipped_inherits() {
+	local p c i prog
+	need_pool
+	svc_start
+	prog=$("$BPFTOOL" -j prog show | jq '[.[] | select(.name == "mdg_process_fork")][0].id')
+	[ "$prog" != null ] || fail "no mdg_process_fork loaded"
+	rm "$PIN_DIR/link_process_fork" || fail "cannot remove $PIN_DIR/link_process_fork"
+	for ((i = 0; i < 50; i++)); do
+		"$BPFTOOL" -j link show | jq -e --argjson p "$prog" 'any(.[]; .prog_id == $p)' \
+			>/dev/null || break
+		sleep 0.1
+	done
+	[ "$i" -lt 50 ] || fail "mdg_process_fork is still attached after its pin was removed"
+	rm -f "$WORK"/{child,done,end}
+	client_bg p "open:${S[1]}" "mmap:${S[1]}" "closedev:${S[1]}" "closegroup:${S[1]}" \
+		"fork:$WORK/child" "open:${S[2]}=EPERM" "touch:$WORK/done" "wait:$WORK/end"
+	p=$BG_PID_p
+	c=$(bg_child "$WORK/child")
+	client_wait p
+	wait_file "$WORK/done"
+	expect_logged "tgid=$c" "device=${S[2]}" hook=open rule=restricted-device action=deny
+	holds "$c" "${S[1]}"
+	touch "$WORK/end"
+	wait_gone "$c"
+	expect_bg_clean p
+	expect_map_empty holders
 	svc_finish
 	pass
 }
@@ -670,7 +705,7 @@ sc_upgrade_replaces_programs() {
 	expect_client "the stand-in checks no open" "open:${S[2]}" "group:${S[3]}"
 	svc_start
 	wait_logged "link_file_open runs another build's program"
-	wait_logged "removed $PIN_DIR/link_device_release, an earlier build's link"
+	wait_logged "removed $PIN_DIR/link_device_release, an earlier build's pin"
 	[ ! -e "$PIN_DIR/link_device_release" ] || fail "the retired link_device_release is still pinned"
 	[ "$(link_prog "$PIN_DIR/link_file_free" | cut -d' ' -f2)" = mdg_file_free ] ||
 		fail "no mdg_file_free at link_file_free after the upgrade"
