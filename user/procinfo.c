@@ -300,3 +300,33 @@ int mdg_stat_start_ticks(const char *text, size_t len, uint64_t *ticks)
 	*ticks = v;
 	return 0;
 }
+
+int mdg_status_pid_levels(const char *text, size_t len)
+{
+	static const char tag[] = "NSpid:";
+	const size_t tlen = sizeof(tag) - 1;
+	const char *p = text, *end = text + len;
+	int levels = 0;
+
+	/* a line that begins with the tag */
+	while (p < end && ((size_t)(end - p) < tlen || memcmp(p, tag, tlen) != 0)) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	if (p >= end)
+		return -EINVAL;
+	for (p += tlen; p < end && *p != '\n';) {
+		if (*p == ' ' || *p == '\t') {
+			p++;
+			continue;
+		}
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		levels++;
+	}
+	return levels ? levels : -EINVAL;
+}

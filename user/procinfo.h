@@ -49,4 +49,11 @@ int mdg_qemu_guest_name(const char *cmdline, size_t len, char *name, size_t nlen
  */
 int mdg_stat_start_ticks(const char *text, size_t len, uint64_t *ticks);
 
+/*
+ * How many pid namespaces deep a process is, from the NSpid line of /proc/PID/status (one pid
+ * per level, the initial namespace's first): 1 in the host's. The count, or -EINVAL (no NSpid
+ * line, or one that is not a list of numbers).
+ */
+int mdg_status_pid_levels(const char *text, size_t len);
+
 #endif

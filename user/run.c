@@ -28,6 +28,8 @@
 #include "log.h"
 #include "mdevguard.skel.h"
 #include "metrics.h"
+#include "procinfo.h"
+#include "sysfs.h"
 #include "uevent.h"
 
 #define MDG_METRICS_INTERVAL_S 5
@@ -49,6 +51,7 @@ struct service {
 	bool rescan_due;	/* the kernel side met a type it does not know */
 	unsigned long scans;
 	__u64 lost_said;	/* lost events already reported */
+	bool host_pids;		/* this service sees the pids the holders map is keyed by */
 };
 
 /*
@@ -253,9 +256,72 @@ static void write_metrics(struct service *s)
 	s->metrics_err = ret;
 }
 
+/*
+ * Whether this service's pid namespace is the host's: /proc/self/status names one pid in
+ * NSpid. The holders map is keyed by the kernel's own (initial namespace) pids.
+ */
+static bool sees_host_pids(void)
+{
+	char buf[4096];
+	ssize_t n = mdg_read_small("/proc/self/status", buf, sizeof(buf));
+
+	return n >= 0 && mdg_status_pid_levels(buf, (size_t)n) == 1;
+}
+
+/* Proof that the process a holder record names is gone: its pid is free, or another's. */
+static bool holder_gone(const struct mdg_holder_key *k, __u64 tick)
+{
+	__u64 began;
+
+	if (kill((pid_t)k->tgid, 0) && errno == ESRCH)
+		return true;
+	if (mdg_proc_start_ns(k->tgid, &began))
+		return false;	/* not known: kept */
+	return began != k->start_time / tick * tick;
+}
+
+/*
+ * Records of processes that are gone, which sched_process_exit's program missed: the kernel
+ * skips a tracing program that is already running on that CPU. No live process has such a key,
+ * so the record decides nothing, but it takes a slot of the map. Removed only on proof, and
+ * never when this service does not see the host's pids.
+ */
+static void prune_holders(struct service *s)
+{
+	int fd = bpf_map__fd(s->bpf.skel->maps.mdg_holders);
+	struct mdg_holder_key key, last, *prev = NULL, *dead = NULL, *grown;
+	size_t nr = 0, cap = 0, removed = 0, i;
+	__u64 tick = mdg_proc_tick_ns();
+
+	if (!s->host_pids)
+		return;
+	/* Keys first, removals after: a removal would restart the walk. */
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		if (holder_gone(&key, tick)) {
+			if (nr == cap) {
+				cap = cap ? cap * 2 : 16;
+				grown = reallocarray(dead, cap, sizeof(*dead));
+				if (!grown)
+					break;
+				dead = grown;
+			}
+			dead[nr++] = key;
+		}
+		last = key;
+		prev = &last;
+	}
+	for (i = 0; i < nr; i++)
+		removed += !bpf_map_delete_elem(fd, &dead[i]);
+	free(dead);
+	if (removed)
+		mdg_info("removed %zu holder record(s) of processes that are gone: their exit was not followed",
+			 removed);
+}
+
 static void run_pass(struct service *s)
 {
 	mdg_bpf_pass(&s->bpf);
+	prune_holders(s);
 	s->pass_due_ms = s->bpf.uncounted ? now_ms() + MDG_PASS_INTERVAL_MS : 0;
 }
 
@@ -389,6 +455,7 @@ static int event_loop(struct service *s)
 		}
 		if (s->rescan_due || time(NULL) >= next_scan) {
 			sync_devices(s);
+			prune_holders(s);
 			next_scan = time(NULL) + s->o->rescan_s;
 		}
 		if (s->pass_due_ms && now_ms() >= s->pass_due_ms)
@@ -452,6 +519,9 @@ int mdg_cmd_run(struct mdg_opts *o, int argc, char **argv)
 			o->pin_dir, MDG_PIN_CONFIG);
 		return 1;
 	}
+	s.host_pids = sees_host_pids();
+	if (!s.host_pids)
+		mdg_warn("this service's pid namespace is not the host's: records of processes whose exit was missed are not removed");
 	ret = start(&s);
 	if (!ret) {
 		s.bpf.skel->bss->cfg.ready = 1;

@@ -320,6 +320,30 @@ static void test_stat_bad(void **state)
 	assert_int_equal(t, 7);
 }
 
+static int levels_of(const char *s)
+{
+	return mdg_status_pid_levels(s, strlen(s));
+}
+
+static void test_pid_levels(void **state)
+{
+	assert_int_equal(levels_of("Name:\tqemu\nTgid:\t4711\nNSpid:\t4711\nNSpgid:\t4711\n"), 1);
+	assert_int_equal(levels_of("Pid:\t9\nNSpid:\t4711\t1\n"), 2);
+	assert_int_equal(levels_of("NSpid:\t300\t20\t1"), 3);
+	/* NSpgid, NStgid and friends are not NSpid */
+	assert_int_equal(levels_of("NStgid:\t5\t1\nNSpid:\t5\n"), 1);
+}
+
+static void test_pid_levels_bad(void **state)
+{
+	assert_int_equal(levels_of(""), -EINVAL);
+	assert_int_equal(levels_of("Name:\tx\nPid:\t5\n"), -EINVAL);
+	assert_int_equal(levels_of("NSpid:\n"), -EINVAL);
+	assert_int_equal(levels_of("NSpid:\t5x\n"), -EINVAL);
+	assert_int_equal(levels_of("XNSpid:\t5\n"), -EINVAL);
+	assert_int_equal(levels_of("NSpi"), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +357,8 @@ int main(void)
 		cmocka_unit_test(test_qemu_name_none),
 		cmocka_unit_test(test_stat),
 		cmocka_unit_test(test_stat_bad),
+		cmocka_unit_test(test_pid_levels),
+		cmocka_unit_test(test_pid_levels_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@ SCENARIOS+=(
 	io-and-mmap
 	fork-inherit
 	fork-skipped-inherits
+	exit-skipped-pruned
 	dup-keeps-holding
 	scm-rights-hand-off
 	device-fd-passing
@@ -192,18 +193,10 @@ sc_fork_inherit() {
 # keeps the holding), then forks and exits; the child has only the mapping. It must still hold
 # S1: lsm/task_alloc left the inheritance on it, and its first decision takes it.
 sc_fork_skipped_inherits() {
-	local p c i prog
+	local p c
 	need_pool
 	svc_start
-	prog=$("$BPFTOOL" -j prog show | jq '[.[] | select(.name == "mdg_process_fork")][0].id')
-	[ "$prog" != null ] || fail "no mdg_process_fork loaded"
-	rm "$PIN_DIR/link_process_fork" || fail "cannot remove $PIN_DIR/link_process_fork"
-	for ((i = 0; i < 50; i++)); do
-		"$BPFTOOL" -j link show | jq -e --argjson p "$prog" 'any(.[]; .prog_id == $p)' \
-			>/dev/null || break
-		sleep 0.1
-	done
-	[ "$i" -lt 50 ] || fail "mdg_process_fork is still attached after its pin was removed"
+	unpin_link link_process_fork
 	rm -f "$WORK"/{child,done,end}
 	client_bg p "open:${S[1]}" "mmap:${S[1]}" "closedev:${S[1]}" "closegroup:${S[1]}" \
 		"fork:$WORK/child" "open:${S[2]}=EPERM" "touch:$WORK/done" "wait:$WORK/end"
@@ -217,6 +210,43 @@ sc_fork_skipped_inherits() {
 	wait_gone "$c"
 	expect_bg_clean p
 	expect_map_empty holders
+	svc_finish
+	pass
+}
+
+# unpin_link NAME: the pinned link NAME removed, and gone from the kernel (what a skipped run
+# of its program looks like, every time).
+unpin_link() {
+	local id i
+	id=$("$BPFTOOL" -j link show pinned "$PIN_DIR/$1" | jq '.id') || fail "no link at $1"
+	rm "$PIN_DIR/$1" || fail "cannot remove $PIN_DIR/$1"
+	for ((i = 0; i < 50; i++)); do
+		"$BPFTOOL" -j link show | jq -e --argjson l "$id" 'any(.[]; .id == $l)' >/dev/null ||
+			return 0
+		sleep 0.1
+	done
+	fail "link $1 (id $id) still attached 5 s after its pin was removed"
+}
+
+# sched_process_exit's program missed (its link removed): the record of a process that is gone
+# stays in the holders map, and the service removes it on proof (its pid is free); a live
+# holder's record stays.
+sc_exit_skipped_pruned() {
+	local a b
+	need_pool
+	svc_start --rescan-interval 1
+	unpin_link link_process_exit
+	rm -f "$WORK"/{a,end}
+	client_bg b "open:${S[2]}" "wait:$WORK/end"
+	b=$BG_PID_b
+	client_bg a "open:${S[1]}" "touch:$WORK/a"
+	a=$BG_PID_a
+	client_wait a
+	wait_logged "removed 1 holder record\\(s\\) of processes that are gone"
+	no_holder "$a"
+	holds "$b" "${S[2]}"
+	touch "$WORK/end"
+	client_wait b
 	svc_finish
 	pass
 }
