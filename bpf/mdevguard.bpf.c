@@ -11,7 +11,7 @@
  * An open of a node, and the receipt of a node nobody used, are checked without holding
  * anything, so that a process that could not hold the device is told so at the node it named.
  * Holdings end with their counted files (file_free_security), with the process
- * (sched_process_exit), or by the loader's release pass (the iterators at the end), never by
+ * (task_free), or by the loader's release pass (the iterators at the end), never by
  * moving them: giving an fd away adds the receiver.
  *
  * Devices are identified from VFIO's own structures at use (vfio.bpf.h), so a device is under
@@ -1189,16 +1189,19 @@ int BPF_PROG(mdg_exec, struct linux_binprm *bprm)
 }
 
 /*
- * The thread group is gone, and with it every file it had: its record goes. Files it owned
- * that live on elsewhere find no record when they are freed, and ask for nothing.
+ * The thread group is gone, and with it every file it had: its record goes when its leader's
+ * task is freed, which is after the whole group has exited and been reaped (a thread that
+ * execs becomes the leader; the one it replaced no longer leads, and is passed over). On an
+ * LSM hook, not sched_process_exit: the kernel may skip a tracing program. Files the process
+ * owned that live on elsewhere find no record when they are freed, and ask for nothing.
  */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(mdg_process_exit, struct task_struct *task)
+SEC("lsm/task_free")
+int BPF_PROG(mdg_task_free, struct task_struct *task)
 {
 	struct mdg_holder_key key;
 	struct mdg_holder *h;
 
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (BPF_CORE_READ(task, group_leader) != task)
 		return 0;
 	holder_key_of(task, &key);
 	h = bpf_map_lookup_elem(&mdg_holders, &key);

@@ -31,7 +31,7 @@ const struct mdg_pin mdg_pins[] = {
 	{ MDG_PIN_CONFIG, ".bss", MDG_PIN_MAP },
 	/* What ends holdings, the device map's hooks and the device file's count come first. */
 	{ "link_file_free", "mdg_file_free", MDG_PIN_LINK_RELEASE },
-	{ "link_process_exit", "mdg_process_exit", MDG_PIN_LINK_RELEASE },
+	{ "link_task_free", "mdg_task_free", MDG_PIN_LINK_RELEASE },
 	{ "link_task_alloc", "mdg_task_alloc", MDG_PIN_LINK_RELEASE },
 	{ "link_process_fork", "mdg_process_fork", MDG_PIN_LINK_RELEASE },
 	{ "link_exec", "mdg_exec", MDG_PIN_LINK_RELEASE },
@@ -52,6 +52,7 @@ const struct mdg_pin mdg_pins[] = {
 	{ "link_group_release", NULL, MDG_PIN_RETIRED },
 	{ "link_device_release", NULL, MDG_PIN_RETIRED },
 	{ "link_process_exec", NULL, MDG_PIN_RETIRED },	/* tp_btf: now lsm/bprm_committed_creds */
+	{ "link_process_exit", NULL, MDG_PIN_RETIRED },	/* tp_btf: now lsm/task_free */
 	{ "holder_new", NULL, MDG_PIN_RETIRED_MAP },	/* per-CPU: now the task's mdg_scratch */
 };
 

@@ -281,10 +281,10 @@ static bool holder_gone(const struct mdg_holder_key *k, __u64 tick)
 }
 
 /*
- * Records of processes that are gone, which sched_process_exit's program missed: the kernel
- * skips a tracing program that is already running on that CPU. No live process has such a key,
- * so the record decides nothing, but it takes a slot of the map. Removed only on proof, and
- * never when this service does not see the host's pids.
+ * Records of processes that are gone, which no task_free run removed: its link was missing
+ * for a while, or an earlier build followed exits on a tracing program the kernel could skip.
+ * No live process has such a key, so the record decides nothing, but it takes a slot of the
+ * map. Removed only on proof, and never when this service does not see the host's pids.
  */
 static void prune_holders(struct service *s)
 {

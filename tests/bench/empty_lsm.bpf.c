@@ -91,8 +91,8 @@ int BPF_PROG(empty_exec, struct linux_binprm *bprm)
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(empty_process_exit, struct task_struct *task)
+SEC("lsm/task_free")
+int BPF_PROG(empty_task_free, struct task_struct *task)
 {
 	return 0;
 }

@@ -228,14 +228,14 @@ unpin_link() {
 	fail "link $1 (id $id) still attached 5 s after its pin was removed"
 }
 
-# sched_process_exit's program missed (its link removed): the record of a process that is gone
-# stays in the holders map, and the service removes it on proof (its pid is free); a live
-# holder's record stays.
+# The end of a process missed (task_free's link removed; earlier builds followed it on a tracing
+# program the kernel could skip): the record of a process that is gone stays in the holders map,
+# and the service removes it on proof (its pid is free); a live holder's record stays.
 sc_exit_skipped_pruned() {
 	local a b
 	need_pool
 	svc_start --rescan-interval 1
-	unpin_link link_process_exit
+	unpin_link link_task_free
 	rm -f "$WORK"/{a,end}
 	client_bg b "open:${S[2]}" "wait:$WORK/end"
 	b=$BG_PID_b
