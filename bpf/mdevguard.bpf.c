@@ -6,13 +6,15 @@
  *   - its own use: VFIO_GROUP_GET_DEVICE_FD on a group, or any ioctl, read, write or mmap of a
  *     device file or device cdev (so a file that arrived by a route no hook saw, io_uring's
  *     MSG_RING say, is still judged before it is used);
- *   - a received fd: SCM_RIGHTS, pidfd_getfd, seccomp's addfd, io_uring's fixed fd install;
- *   - fork and CLONE_FILES: the child holds what its parent held.
- * An open of a node, and the receipt of a node nobody used, are checked without holding
- * anything, so that a process that could not hold the device is told so at the node it named.
+ *   - fork and CLONE_FILES: the child holds what its parent held, its mappings with it.
+ * An open of a node and the receipt of any VFIO file (SCM_RIGHTS, pidfd_getfd, seccomp's addfd,
+ * io_uring's fixed fd install) are checked without holding anything, so that a process that
+ * could not hold the device is told so at the node it named or the fd it was given; a receiver
+ * holds the device from its first use. A process running in memory another process made
+ * (CLONE_VM without CLONE_THREAD) uses no VFIO device at all: its mappings would be the other's.
  * Holdings end with their counted files (file_free_security), with the process
- * (task_free), or by the loader's release pass (the iterators at the end), never by
- * moving them: giving an fd away adds the receiver.
+ * (task_free), or by the loader's release pass (the iterators at the end, which read file
+ * tables and mappings), never by moving them: giving an fd away adds the receiver at its use.
  *
  * Devices are identified from VFIO's own structures at use (vfio.bpf.h), so a device is under
  * the rule from its first use however soon after its creation that comes; the device map only
@@ -149,6 +151,25 @@ struct {
 	__type(key, int);
 	__type(value, struct mdg_pending);
 } mdg_pending SEC(".maps");
+
+/*
+ * The memory a process was born into when it shares it with its parent (CLONE_VM without
+ * CLONE_THREAD: vfork, posix_spawn, a CLONE_VM sibling), set by lsm/task_alloc on the child and
+ * on every thread it starts. A mapping is usable by every process that can reach the memory, so
+ * while such a process still runs in that memory (until its exec) it may use no VFIO device:
+ * what it mapped would be its parent's to use, and what its parent maps its own. The parent,
+ * which made the memory, decides for both; the child inherited its holdings.
+ */
+struct mdg_vmshare {
+	__u64 mm;			/* the struct mm_struct shared at birth */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mdg_vmshare);
+} mdg_vmshare SEC(".maps");
 
 /*
  * The held set as a decision saw it, for its event, and the holdings a release pass ended:
@@ -290,8 +311,11 @@ static __always_inline void ask_loader(__u32 *asked, enum mdg_event_kind kind)
 		return;
 	*asked = 1;
 	e = bpf_ringbuf_reserve(&mdg_events, sizeof(*e), 0);
-	if (!e)
-		return;	/* the loader's periodic pass and rescan catch up */
+	if (!e) {
+		/* Not asked after all: the next request tries again (and the periodic pass runs). */
+		*asked = 0;
+		return;
+	}
 	e->kind = kind;
 	bpf_ringbuf_submit(e, 0);
 }
@@ -453,7 +477,9 @@ static __always_inline void held_note_file(struct mdg_held *e, struct mdg_file *
 					   const struct mdg_holder_key *key, __u32 mapped,
 					   __u32 *recorded)
 {
-	if (!same_holder(&rec->owner, key))
+	if (!rec)
+		e->uncounted = 1;	/* no record to be had: the pass ends it */
+	else if (!same_holder(&rec->owner, key))
 		e->uncounted = 1;	/* another's file */
 	else if (rec->epoch == e->epoch)
 		;			/* counted already */
@@ -651,10 +677,21 @@ __noinline int mdg_check_req(struct mdg_req *req)
 	return conclude(req, d, snap);
 }
 
+/* Whether the current task still runs in memory it shares with the process that made it. */
+static __always_inline int in_shared_memory(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mdg_vmshare *v = bpf_task_storage_get(&mdg_vmshare, task, 0, 0);
+
+	return v && v->mm == (__u64)task->mm;
+}
+
 /*
  * The rule, and on consent the holding (for an adoption, the holding whatever the rule). The
- * file's record is made first, so that a holding is never without the count that will end it;
- * if neither record can be had, the decision fails closed. A use that merely finds its holding
+ * file's record is made first, so that a holding is counted from its start. The files map only
+ * hastens the end of a holding: when it is full, the decision stands on the holder's record and
+ * the holding is left to the release pass (uncounted), so that nobody who fills it denies
+ * anyone anything; without a holder record the decision fails closed. A use that merely finds its holding
  * in place (reopen) is neither counted nor reported: reads and writes of a device file would
  * drown everything else. An adoption returns 2 when it began a holding.
  */
@@ -677,6 +714,12 @@ __noinline int mdg_acquire_req(struct mdg_req *req)
 	snap->created = 0;
 	fkey = req->file;	/* keys from the stack: 6.1 takes no other memory as a key */
 	key = req->key;
+	/* What a process in shared memory maps would be the other process's: struct mdg_vmshare. */
+	if (req->how == MDG_HOW_ACQUIRE && in_shared_memory()) {
+		d->rule = MDG_RULE_SHARED_MEMORY;
+		d->action = mdg_action(MDG_RULE_SHARED_MEMORY, cfg.audit);
+		goto done;
+	}
 	/* An adoption is the loader's, about another process: its inheritance waits for it. */
 	if (req->how != MDG_HOW_ADOPT && mdg_inherit()) {
 		d->rule = MDG_RULE_NO_MEMORY;
@@ -691,18 +734,19 @@ __noinline int mdg_acquire_req(struct mdg_req *req)
 		snap->created = !bpf_map_update_elem(&mdg_files, &fkey, &new, BPF_NOEXIST);
 		rec = bpf_map_lookup_elem(&mdg_files, &fkey);
 	}
-	if (rec)
-		h = holder_get(&key, req->task);
-	if (!rec || !h) {
+	h = holder_get(&key, req->task);
+	if (!h) {
 		d->rule = MDG_RULE_NO_MEMORY;
 		d->action = mdg_action(MDG_RULE_NO_MEMORY, cfg.audit);
+		if (rec && snap->created)
+			bpf_map_delete_elem(&mdg_files, &fkey);
 		goto done;
 	}
 	acquire_locked(h, req, rec, snap, bpf_ktime_get_boot_ns(), cfg.pass_gen, d);
 	/* Another process now holds the device through this file: its end must be looked at. */
-	if (d->recorded && !same_holder(&rec->owner, &key))
+	if (rec && d->recorded && !same_holder(&rec->owner, &key))
 		rec->shared = 1;
-	if (snap->created && rec->epoch == 0)
+	if (rec && snap->created && rec->epoch == 0)
 		bpf_map_delete_elem(&mdg_files, &fkey);	/* made for a holding that was not taken */
 	if (d->recorded == 2)
 		ask_loader(&recheck_asked, MDG_EV_RECHECK);
@@ -779,7 +823,8 @@ static __always_inline int use(struct file *file, const struct mdg_vfile *vf, en
 	struct mdg_req req = {};
 
 	req.file = (__u64)file;
-	if (!mapped && mdg_routine(&req))
+	/* Shared memory is refused in mdg_acquire_req: one path here keeps the verifier's walk. */
+	if (!mapped && !in_shared_memory() && mdg_routine(&req))
 		return 0;
 	if (vfio_req(vf, &req))
 		return 0;
@@ -856,28 +901,60 @@ int BPF_PROG(mdg_file_open, struct file *file, int ret)
 }
 
 /*
- * A file arriving by SCM_RIGHTS, pidfd_getfd, seccomp's addfd or io_uring's fixed fd install:
- * a file through which the device can be used makes the receiver a holder (or is refused); a
- * node nobody used is only checked, like an open.
+ * A used file now has a copy in another process: the holding it is counted in can no longer end
+ * with it alone (its giver may close every fd of it while the receiver keeps the file), so that
+ * holding is marked uncounted, and release passes look until it ends.
+ */
+static __always_inline void file_given(struct file *file)
+{
+	struct mdg_holder_key owner;
+	__u64 fkey = (__u64)file;
+	struct mdg_holder *h;
+	struct mdg_file *r;
+	__u32 n, i;
+
+	r = bpf_map_lookup_elem(&mdg_files, &fkey);
+	if (!r)
+		return;
+	r->shared = 1;
+	owner = r->owner;	/* a key from the stack: 6.1 takes no other memory as a key */
+	h = bpf_map_lookup_elem(&mdg_holders, &owner);
+	if (h) {
+		bpf_spin_lock(&h->lock);
+		n = holder_valid(h, &owner) ? h->nr_held : 0;
+		for (i = 0; i < MDG_MAX_HELD; i++) {
+			if (i >= n)
+				break;
+			if (mdg_same_dev(&h->held[i].id, &r->id) && h->held[i].epoch == r->epoch) {
+				h->held[i].uncounted = 1;
+				break;
+			}
+		}
+		bpf_spin_unlock(&h->lock);
+	}
+	ask_loader(&recheck_asked, MDG_EV_RECHECK);
+}
+
+/*
+ * A file arriving by SCM_RIGHTS, pidfd_getfd, seccomp's addfd or io_uring's fixed fd install is
+ * checked like an open: refused when its receiver could not hold the device, and otherwise
+ * held from the receiver's first use, which is decided again. Receiving is not using: a daemon
+ * that accepts fds from its peers (and every process it forks) holds nothing it does not use.
  */
 SEC("lsm/file_receive")
 int BPF_PROG(mdg_file_receive, struct file *file, int ret)
 {
 	struct mdg_vfile vf = {};
 	struct mdg_req req = {};
-	__u64 fkey = (__u64)file;
-	int usable;
 
 	if (ret)
 		return lsm_ret(ret);
 	if (vfio_file_of(file, &vf) < 0 || vfio_req(&vf, &req))
 		return 0;
-	req.file = fkey;
-	usable = vf.kind == MDG_FILE_DEVICE || bpf_map_lookup_elem(&mdg_files, &fkey) ||
-		 (vf.kind == MDG_FILE_CDEV && vfio_access_granted(&vf));
-	if (!usable)
-		return decide(&req, file, MDG_HOW_CHECK, MDG_HOOK_RECEIVE);
-	return decide(&req, file, MDG_HOW_ACQUIRE, MDG_HOOK_RECEIVE);
+	ret = decide(&req, file, MDG_HOW_CHECK, MDG_HOOK_RECEIVE);
+	if (!ret)
+		file_given(file);
+	return ret;
 }
 
 /*
@@ -963,35 +1040,6 @@ int BPF_PROG(mdg_binder_transfer, const struct cred *from, const struct cred *to
 	return decide(&req, file, MDG_HOW_BINDER, MDG_HOOK_BINDER);
 }
 
-/*
- * The [vfio-device] file VFIO_GROUP_GET_DEVICE_FD has just installed: counted in the holding
- * that file_ioctl granted, so that closing the group fd first ends nothing while it lives
- * (on the iommufd path the device file does not pin the group file). The fd may already have
- * been replaced by another thread of the caller: then the holding is left to the release pass.
- */
-SEC("fexit/vfio_group_fops_unl_ioctl")
-int BPF_PROG(mdg_group_ioctl_exit, struct file *filep, unsigned int cmd, unsigned long arg,
-	     long ret)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct mdg_vfile vf = {};
-	struct mdg_req req = {};
-	struct file *f = NULL;
-	struct file **fds;
-	unsigned int max;
-
-	if (cmd != VFIO_GROUP_GET_DEVICE_FD || ret < 0)
-		return 0;
-	max = BPF_CORE_READ(task, files, fdt, max_fds);
-	fds = BPF_CORE_READ(task, files, fdt, fd);
-	if ((unsigned long)ret >= max || bpf_probe_read_kernel(&f, sizeof(f), &fds[ret]) || !f)
-		return 0;
-	if (vfio_file_probe(f, &vf) != MDG_FILE_DEVICE || vfio_req(&vf, &req))
-		return 0;
-	decide(&req, f, MDG_HOW_ACQUIRE, MDG_HOOK_IOCTL);
-	return 0;
-}
-
 /* ---- releases ----------------------------------------------------------------------------- */
 
 /*
@@ -1073,7 +1121,39 @@ int BPF_PROG(mdg_file_free, struct file *file)
 	return file_released(file);
 }
 
+#define CLONE_VM	0x00000100
 #define CLONE_THREAD	0x00010000
+
+/*
+ * A child that shares its parent's memory (CLONE_VM without CLONE_THREAD), and every thread a
+ * process so marked starts, carries the memory it shares (struct mdg_vmshare). Every clone on
+ * the host looks up the current task's mark when it makes a thread (absent: one load); a
+ * vfork or posix_spawn allocates the child's.
+ */
+static __always_inline int vmshare_mark(struct task_struct *child, __u64 clone_flags)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct mdg_vmshare *v;
+	__u64 mm;
+
+	if (clone_flags & CLONE_THREAD) {
+		v = bpf_task_storage_get(&mdg_vmshare, cur, 0, 0);
+		if (!v)
+			return 0;
+		mm = v->mm;
+	} else if (clone_flags & CLONE_VM) {
+		mm = (__u64)cur->mm;
+	} else {
+		return 0;
+	}
+	if (!mm)
+		return 0;	/* a kernel thread's user-mode helper: it has no memory to share yet */
+	v = bpf_task_storage_get(&mdg_vmshare, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!v)
+		return -1;
+	v->mm = mm;
+	return 0;
+}
 
 /*
  * A new process (fork, or clone with CLONE_FILES and without CLONE_THREAD) has every file its
@@ -1137,6 +1217,8 @@ int BPF_PROG(mdg_task_alloc, struct task_struct *task, unsigned long clone_flags
 {
 	if (ret)
 		return lsm_ret(ret);
+	if (vmshare_mark(task, clone_flags))
+		return -ENOMEM;
 	return fork_pending(task, clone_flags) ? -ENOMEM : 0;
 }
 
@@ -1145,14 +1227,28 @@ int BPF_PROG(mdg_task_alloc, struct task_struct *task, unsigned long clone_flags
  * from its first instant. The kernel may skip this program; then the child's first decision
  * takes the inheritance (mdg_inherit), and nothing is lost. A full map leaves it pending: the
  * child's decisions then fail closed.
+ *
+ * Its memory was copied after task_alloc read the parent's holdings: a parent that holds
+ * something now and left the child nothing may have mapped a device in between (another
+ * thread's first mapping racing the fork). A release pass is asked for at once: it reads the
+ * child's mappings and adopts what it finds (mdg_pass_maps).
  */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(mdg_process_fork, struct task_struct *parent, struct task_struct *child)
 {
+	struct mdg_holder_key pkey;
 	struct mdg_stats *st;
+	struct mdg_holder *p;
 
 	if (BPF_CORE_READ(child, tgid) == BPF_CORE_READ(parent, tgid))
 		return 0;
+	if (!bpf_task_storage_get(&mdg_pending, child, 0, 0)) {
+		holder_key_of(parent, &pkey);
+		p = bpf_map_lookup_elem(&mdg_holders, &pkey);
+		if (p && *(volatile __u32 *)&p->nr_held)
+			ask_loader(&recheck_asked, MDG_EV_RECHECK);
+		return 0;
+	}
 	if (inherit_of(child)) {
 		st = stats_get();
 		if (st)
@@ -1174,6 +1270,8 @@ int BPF_PROG(mdg_exec, struct linux_binprm *bprm)
 	struct mdg_holder *h;
 	__u32 i;
 
+	/* Its own memory now: the mark of shared memory goes with the old. */
+	bpf_task_storage_delete(&mdg_vmshare, task);
 	/* An inheritance not taken yet carries the old mappings too: taken, then cleared. */
 	mdg_inherit();
 	holder_key_of(task, &key);
@@ -1283,18 +1381,13 @@ int BPF_PROG(mdg_unregister, struct vfio_device___mdg *vdev)
 /* ---- iterators the loader runs ------------------------------------------------------------ */
 
 /*
- * Adoption: run by a starting service over every open file on the host, before the decision
- * hooks are attached. A device file, or a cdev that is bound, makes its process a holder,
- * whatever the rule would say, because the use has already happened. Group files are left
- * alone: a management daemon keeps those it opened for others, and it never used them.
+ * Adoption of one file a task's process can use a device through, whatever the rule would say:
+ * the use has already happened. Returns 2 when it began a holding (req->uuid names the device).
  */
-SEC("iter/task_file")
-int mdg_adopt(struct bpf_iter__task_file *ctx)
+static __always_inline int adopt_file(struct task_struct *task, struct file *file, __u8 mapped,
+				      struct mdg_req *req)
 {
-	struct task_struct *task = ctx->task;
-	struct file *file = ctx->file;
 	struct mdg_vfile vf = {};
-	struct mdg_req req = {};
 	int kind;
 
 	if (!task || !file)
@@ -1302,28 +1395,56 @@ int mdg_adopt(struct bpf_iter__task_file *ctx)
 	kind = vfio_file_of(file, &vf);
 	if (kind != MDG_FILE_DEVICE && kind != MDG_FILE_CDEV)
 		return 0;
-	if (!vfio_access_granted(&vf) || vfio_req(&vf, &req))
+	if (!vfio_access_granted(&vf) || vfio_req(&vf, req))
 		return 0;
 	/* A child whose fork the tracepoint missed: its inheritance first (inherit_of). */
 	if (inherit_of(task))
 		return 0;
-	holder_key_of(task, &req.key);
-	req.task = (__u64)task;
-	req.file = (__u64)file;
-	req.how = MDG_HOW_ADOPT;
-	req.hook = MDG_HOOK_OPEN;
-	if (mdg_acquire_req(&req) == 2)
+	holder_key_of(task, &req->key);
+	req->task = (__u64)task;
+	req->file = (__u64)file;
+	req->how = MDG_HOW_ADOPT;
+	req->hook = mapped ? MDG_HOOK_MMAP : MDG_HOOK_OPEN;
+	req->mapped = mapped;
+	return mdg_acquire_req(req);
+}
+
+/*
+ * Adoption: run by a starting service over every open file and every mapping on the host,
+ * before the decision hooks are attached. A device file, or a cdev that is bound, makes its
+ * process a holder; so does a mapping of one, which outlives every fd the process had. Group
+ * files are left alone: a management daemon keeps those it opened for others, and it never
+ * used them.
+ */
+SEC("iter/task_file")
+int mdg_adopt(struct bpf_iter__task_file *ctx)
+{
+	struct mdg_req req = {};
+
+	if (adopt_file(ctx->task, ctx->file, 0, &req) == 2)
+		BPF_SEQ_PRINTF(ctx->meta->seq, "%d %s\n", req.key.tgid, req.uuid);
+	return 0;
+}
+
+SEC("iter/task_vma")
+int mdg_adopt_maps(struct bpf_iter__task_vma *ctx)
+{
+	struct vm_area_struct *vma = ctx->vma;
+	struct mdg_req req = {};
+
+	if (vma && adopt_file(ctx->task, vma->vm_file, 1, &req) == 2)
 		BPF_SEQ_PRINTF(ctx->meta->seq, "%d %s\n", req.key.tgid, req.uuid);
 	return 0;
 }
 
 /*
- * The release pass, in three iterators run in this order by the loader after it has moved
+ * The release pass, in four iterators run in this order by the loader after it has moved
  * cfg.pass_gen on. A holding ends when the pass finds no VFIO file of the device in any file
- * table of its process, it began at least one whole pass earlier (a receive installs the fd
- * only after file_receive decided), the process has no mapping of it and no io_uring (whose
- * fixed files no iterator can see). A process that races the pass by moving fds between slots
- * can at worst lose a holding whose files it keeps: every use of them is then decided again.
+ * table of its process and no mapping of it in its memory, it began at least one whole pass
+ * earlier (a receive installs the fd only after file_receive decided), and the process has no
+ * io_uring (whose fixed files no iterator can see). A process that races the pass by moving
+ * fds between slots can at worst lose a holding whose files it keeps: every use of them is then
+ * decided again; a mapping is never decided again, and is read as it is.
  */
 SEC("iter/task")
 int mdg_pass_uring(struct bpf_iter__task *ctx)
@@ -1341,26 +1462,28 @@ int mdg_pass_uring(struct bpf_iter__task *ctx)
 	return 0;
 }
 
-SEC("iter/task_file")
-int mdg_pass_files(struct bpf_iter__task_file *ctx)
+/*
+ * Marks the holding of the device behind file, in task's process, as seen by this pass.
+ * Returns 0 when file is of an mdev that the process does not hold, 1 otherwise. req is
+ * scratch, the caller's, for the stack's sake.
+ */
+static __always_inline int pass_seen(struct task_struct *task, struct file *file,
+				     struct mdg_req *req)
 {
-	struct task_struct *task = ctx->task;
-	struct file *file = ctx->file;
 	struct vfio_device___mdg *vdev;
 	struct mdg_holder_key key;
 	struct mdg_vfile vf = {};
-	struct mdg_req req = {};
 	struct mdg_holder *h;
 	__u64 gen = cfg.pass_gen;
-	__u32 n, i;
+	__u32 n, i, found = 0;
 
 	if (!task || !file)
-		return 0;
+		return 1;
 	if (vfio_file_of(file, &vf) < 0)
-		return 0;
+		return 1;
 	vdev = vfio_device_of(&vf);
-	if (!vdev || mdev_identify(vdev, &req))
-		return 0;
+	if (!vdev || mdev_identify(vdev, req))
+		return 1;
 	holder_key_of(task, &key);
 	h = bpf_map_lookup_elem(&mdg_holders, &key);
 	if (!h)
@@ -1370,12 +1493,40 @@ int mdg_pass_files(struct bpf_iter__task_file *ctx)
 	for (i = 0; i < MDG_MAX_HELD; i++) {
 		if (i >= n)
 			break;
-		if (mdg_same_dev(&h->held[i].id, &req.id)) {
+		if (mdg_same_dev(&h->held[i].id, &req->id)) {
 			h->held[i].seen_gen = gen;
+			found = 1;
 			break;
 		}
 	}
 	bpf_spin_unlock(&h->lock);
+	return found;
+}
+
+SEC("iter/task_file")
+int mdg_pass_files(struct bpf_iter__task_file *ctx)
+{
+	struct mdg_req req = {};
+
+	pass_seen(ctx->task, ctx->file, &req);
+	return 0;
+}
+
+/*
+ * Mappings keep their holdings. A mapping of a device its process does not hold is adopted
+ * here: a fork can race its parent's first mapping of a device (the inheritance is read
+ * before the memory is copied), and that child must hold what it can reach.
+ */
+SEC("iter/task_vma")
+int mdg_pass_maps(struct bpf_iter__task_vma *ctx)
+{
+	struct vm_area_struct *vma = ctx->vma;
+	struct mdg_req req = {};
+
+	if (!vma || pass_seen(ctx->task, vma->vm_file, &req))
+		return 0;
+	if (adopt_file(ctx->task, vma->vm_file, 1, &req) == 2)
+		BPF_SEQ_PRINTF(ctx->meta->seq, "A %d %s\n", req.key.tgid, req.uuid);
 	return 0;
 }
 
@@ -1423,8 +1574,7 @@ int mdg_pass_sweep(struct bpf_iter__bpf_map_elem *ctx)
 	for (i = 0; i < MDG_MAX_HELD; i++) {
 		if (i >= n)
 			break;
-		if (h->held[i].seen_gen == gen || h->held[i].acq_gen + 1 >= gen ||
-		    h->held[i].mapped || uring) {
+		if (h->held[i].seen_gen == gen || h->held[i].acq_gen + 1 >= gen || uring) {
 			if (h->held[i].uncounted)
 				c->uncounted = 1;
 			h->held[held_slot(c->kept)] = h->held[i];

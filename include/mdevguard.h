@@ -27,7 +27,7 @@
 #define MDG_MINOR(dev)		((__u32)(dev) & ((1U << MDG_MINORBITS) - 1))
 
 /* Bumped whenever a map layout or a program's meaning changes. */
-#define MDG_ABI_VERSION	3
+#define MDG_ABI_VERSION	4
 
 enum mdg_mode {
 	MDG_MODE_EXCLUSIVE = 0,
@@ -104,8 +104,8 @@ struct mdg_held {
 	char uuid[MDG_UUID_LEN];
 	__u8 restricted;		/* as it was when the holding began */
 	__u8 uncounted;			/* the process may have files of it not counted in files */
-	__u8 mapped;			/* the process mapped a region of it: kept until exec or exit,
-					   or until its counted files are gone */
+	__u8 mapped;			/* the process mapped a region of it (shown by status; release
+					   passes look at the mappings themselves) */
 	__u32 files;			/* files of the device counted for this process */
 	__u32 pad;
 };
@@ -190,6 +190,8 @@ enum mdg_rule {
 	MDG_RULE_TOO_MANY,		/* deny: MDG_MAX_HELD distinct devices already held */
 	MDG_RULE_NO_MEMORY,		/* deny: a map is full, fail closed */
 	MDG_RULE_BINDER,		/* deny: VFIO files do not travel over binder */
+	MDG_RULE_SHARED_MEMORY,		/* deny: the process runs in memory another process made
+					   (CLONE_VM without CLONE_THREAD: vfork, posix_spawn) */
 	MDG_RULE_MAX,
 };
 

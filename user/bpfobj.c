@@ -232,6 +232,65 @@ static int set_pin_paths(struct mdg_bpf *b)
 }
 
 /*
+ * The holders map has a record for each process that holds, or is about to hold, a device, and
+ * each goes with its process (lsm/task_free). Sized to the kernel's limit on tasks, it cannot
+ * be filled by anyone's processes: the kernel refuses the fork first. The hash's records are
+ * allocated as they are made (BPF_F_NO_PREALLOC); only its buckets are allocated up front (16
+ * bytes each). A pinned map keeps the size it was made with, so that a restart keeps the
+ * holdings; a threads-max raised since is warned about.
+ */
+#define MDG_HOLDERS_MIN	4096U
+#define MDG_HOLDERS_SLACK 4096U		/* records of tasks reaped but not yet freed (RCU) */
+
+unsigned int mdg_holders_wanted(void)
+{
+	char buf[32];
+	unsigned long n;
+	ssize_t len;
+	char *end;
+
+	len = mdg_read_small("/proc/sys/kernel/threads-max", buf, sizeof(buf) - 1);
+	if (len <= 0)
+		return MDG_HOLDERS_MIN;
+	buf[len] = '\0';
+	errno = 0;
+	n = strtoul(buf, &end, 10);
+	if (errno || end == buf || n > (1UL << 24))
+		return MDG_HOLDERS_MIN;
+	n += MDG_HOLDERS_SLACK;
+	return n < MDG_HOLDERS_MIN ? MDG_HOLDERS_MIN : (unsigned int)n;
+}
+
+/* The size of the pinned holders map, or 0 when there is none to reuse. */
+static unsigned int pinned_holders_size(const char *pin_dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	if (mdg_pin_path(path, sizeof(path), pin_dir, MDG_PIN_HOLDERS))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	close(fd);
+	return info.max_entries;
+}
+
+static void size_holders(struct mdg_bpf *b)
+{
+	unsigned int want = mdg_holders_wanted(), have = pinned_holders_size(b->pin_dir);
+
+	if (have && have < want)
+		mdg_warn("the pinned holders map has %u entries, fewer than threads-max asks for (%u): mdevguard unload and a start make it anew",
+			 have, want);
+	bpf_map__set_max_entries(b->skel->maps.mdg_holders, have ? have : want);
+}
+
+/*
  * For the VM suite's fault matrix: MDG_MAP_ENTRIES=devices:8,holders:4,... sizes those maps
  * (their pin names) down, so that a test can fill them. Nothing else reads it.
  */
@@ -295,6 +354,7 @@ int mdg_bpf_load(struct mdg_bpf *b, const char *pin_dir)
 		/* A new config map says whose it is from its creation: a start killed before it
 		 * configured anything leaves pins the next one recognises. (Reused pins keep theirs.) */
 		b->skel->bss->cfg.abi = MDG_ABI_VERSION;
+		size_holders(b);
 		map_entries_from_env(b);
 		ret = set_pin_paths(b);
 		t0 = now_ms();
@@ -503,8 +563,12 @@ int mdg_bpf_adopt(struct mdg_bpf *b)
 
 	b->adopted = 0;
 	ret = iter_lines(b, b->skel->progs.mdg_adopt, NULL, adopt_line);
+	/* A mapping outlives every fd: a process that closed them all still holds the device. */
+	if (!ret)
+		ret = iter_lines(b, b->skel->progs.mdg_adopt_maps, NULL, adopt_line);
 	if (b->adopted)
-		mdg_info("adopted %d VFIO device file(s) in use before this start", b->adopted);
+		mdg_info("adopted %d VFIO device file(s) and mapping(s) in use before this start",
+			 b->adopted);
 	return ret;
 }
 
@@ -519,6 +583,11 @@ static void pass_line(struct mdg_bpf *b, const char *line)
 		b->uncounted = true;
 		return;
 	}
+	if (!strncmp(line, "A ", 2)) {
+		mdg_info("adopted: process %s maps it and did not hold it (a fork raced its parent's mapping)",
+			 line + 2);
+		return;
+	}
 	/* NOLINTNEXTLINE(cert-err34-c): the pass's own output, in bounds by construction */
 	if (sscanf(line, "%u %llx %llx", &tgid, &hi, &lo) != 3)
 		return;
@@ -530,7 +599,7 @@ static void pass_line(struct mdg_bpf *b, const char *line)
 
 /*
  * The release pass: moves the generation on, marks io_uring users, marks every holding a file
- * table still has, and ends the others (see the iterators at the end of mdevguard.bpf.c).
+ * table or a mapping still has, and ends the others (see the iterators at the end of mdevguard.bpf.c).
  */
 void mdg_bpf_pass(struct mdg_bpf *b)
 {
@@ -540,7 +609,8 @@ void mdg_bpf_pass(struct mdg_bpf *b)
 	__atomic_add_fetch(&b->skel->bss->cfg.pass_gen, 1, __ATOMIC_SEQ_CST);
 	b->uncounted = false;
 	if (iter_lines(b, b->skel->progs.mdg_pass_uring, NULL, pass_line) ||
-	    iter_lines(b, b->skel->progs.mdg_pass_files, NULL, pass_line))
+	    iter_lines(b, b->skel->progs.mdg_pass_files, NULL, pass_line) ||
+	    iter_lines(b, b->skel->progs.mdg_pass_maps, NULL, pass_line))
 		return;
 	info.map.map_fd = bpf_map__fd(b->skel->maps.mdg_holders);
 	iter_lines(b, b->skel->progs.mdg_pass_sweep, &info, pass_line);

@@ -17,6 +17,7 @@ static const char *const rule_names[MDG_RULE_MAX] = {
 	[MDG_RULE_TOO_MANY] = "too-many",
 	[MDG_RULE_NO_MEMORY] = "no-memory",
 	[MDG_RULE_BINDER] = "binder",
+	[MDG_RULE_SHARED_MEMORY] = "shared-memory",
 };
 
 const char *mdg_rule_name(unsigned int rule)

@@ -26,6 +26,7 @@ const struct mdg_pin mdg_pins[] = {
 	{ "holder_zero", "mdg_holder_zero", MDG_PIN_MAP },
 	{ "scratch", "mdg_scratch", MDG_PIN_MAP },
 	{ "pending", "mdg_pending", MDG_PIN_MAP },
+	{ "vmshare", "mdg_vmshare", MDG_PIN_MAP },
 	{ "snapshot", "mdg_snapshot", MDG_PIN_MAP },
 	{ "sweep", "mdg_sweep", MDG_PIN_MAP },
 	{ MDG_PIN_CONFIG, ".bss", MDG_PIN_MAP },
@@ -35,7 +36,6 @@ const struct mdg_pin mdg_pins[] = {
 	{ "link_task_alloc", "mdg_task_alloc", MDG_PIN_LINK_RELEASE },
 	{ "link_process_fork", "mdg_process_fork", MDG_PIN_LINK_RELEASE },
 	{ "link_exec", "mdg_exec", MDG_PIN_LINK_RELEASE },
-	{ "link_group_ioctl_exit", "mdg_group_ioctl_exit", MDG_PIN_LINK_RELEASE },
 	{ "link_register", "mdg_register", MDG_PIN_LINK_RELEASE },
 	{ "link_unregister", "mdg_unregister", MDG_PIN_LINK_RELEASE },
 	{ "link_file_receive", "mdg_file_receive", MDG_PIN_LINK_DECIDE },
@@ -54,6 +54,8 @@ const struct mdg_pin mdg_pins[] = {
 	{ "link_process_exec", NULL, MDG_PIN_RETIRED },	/* tp_btf: now lsm/bprm_committed_creds */
 	{ "link_process_exit", NULL, MDG_PIN_RETIRED },	/* tp_btf: now lsm/task_free */
 	{ "holder_new", NULL, MDG_PIN_RETIRED_MAP },	/* per-CPU: now the task's mdg_scratch */
+	/* fexit: read a file by its fd with no reference; a device file is counted at its use */
+	{ "link_group_ioctl_exit", NULL, MDG_PIN_RETIRED },
 };
 
 const size_t mdg_nr_pins = sizeof(mdg_pins) / sizeof(mdg_pins[0]);

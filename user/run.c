@@ -455,7 +455,8 @@ static int event_loop(struct service *s)
 		}
 		if (s->rescan_due || time(NULL) >= next_scan) {
 			sync_devices(s);
-			prune_holders(s);
+			/* The safety net for passes the kernel side asked for and could not say so. */
+			run_pass(s);
 			next_scan = time(NULL) + s->o->rescan_s;
 		}
 		if (s->pass_due_ms && now_ms() >= s->pass_due_ms)

@@ -54,13 +54,6 @@ int BPF_PROG(empty_binder_transfer, const struct cred *from, const struct cred *
 	return 0;
 }
 
-SEC("fexit/vfio_group_fops_unl_ioctl")
-int BPF_PROG(empty_group_ioctl_exit, struct file *filep, unsigned int cmd, unsigned long arg,
-	     long ret)
-{
-	return 0;
-}
-
 SEC("fentry/vfio_group_fops_release")
 int BPF_PROG(empty_group_release, struct inode *inode, struct file *file)
 {
