@@ -14,12 +14,15 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -140,6 +143,14 @@ static void usage(FILE *f)
 "  write:NAME          pwrite 8 bytes to region 0\n"
 "  mmap:NAME           map region 0 of the device fd of NAME and write to it\n"
 "  munmap:NAME         unmap it\n"
+"  vmchild:vfork|vm:UUID\n"
+"                      a child that shares this process's memory (clone with CLONE_VM,\n"
+"                      and CLONE_VFORK for vfork, as posix_spawn does) runs the legacy\n"
+"                      flow on UUID with a container of its own, maps region 0 and exits;\n"
+"                      the result is the child's; what it mapped stays in this memory, and\n"
+"                      this process writes to it\n"
+"  forks:N             fork N children that wait for this process to exit (they die with\n"
+"                      it); they inherit its holdings\n"
 "  spawn:NAME:ARGS:PIDFILE\n"
 "                      fork and exec another mdg-vfio-client that inherits the fds of\n"
 "                      slot NAME (--inherit) and runs the operations in the file ARGS\n"
@@ -171,7 +182,10 @@ static void usage(FILE *f)
 "  sleep:SEC           sleep, fractions allowed\n"
 "  thread-open:UUID    a new thread runs open:UUID and exits; the fds stay with the\n"
 "                      process\n"
-"  churn:UUID:SEC[:MS] open:UUID (every step to the device fd), keep it MS milliseconds\n"
+"  churn:UUID:SEC[:MS[:map|:mapfork]]\n"
+"                      open:UUID (every step to the device fd), with map: map region 0\n"
+"                      and write to it (mapfork: a forked child writes too and exits),\n"
+"                      keep it MS milliseconds\n"
 "                      (default 0), close it, and again, for SEC seconds; prints the\n"
 "                      number of rounds and the errors (EBUSY... count as errors)\n"
 "  dup:UUID:NAME       dup() the group fd of UUID, kept as the group fd of NAME\n"
@@ -971,6 +985,147 @@ static int op_munmap(const char *arg)
 	return 0;
 }
 
+/* What a vmchild: child leaves in the memory it shares with its parent. */
+struct vmchild {
+	const char *uuid;
+	char node[PATH_MAX];
+	const char *step;
+	int err;
+	void *map;
+};
+
+/*
+ * The child of vmchild:, on its own stack in its parent's memory: no stdio, and its own
+ * container, so that the parent's descriptors (which the child does not share) stay the
+ * parent's. It returns with its files closed by its exit; a mapping outlives them.
+ */
+static int vmchild_main(void *arg)
+{
+	struct vmchild *vc = arg;
+	int saved_container = container_fd, saved_groups = container_groups;
+	const char *saved_iommu = iommu_name;
+	struct slot s = { .group_fd = -1, .device_fd = -1, .path_fd = -1 };
+	char details[512];
+	void *p;
+
+	container_fd = -1;
+	iommu_name = NULL;
+	vc->err = -vfio_open(&s, vc->uuid, vc->node, 1, &vc->step, details, sizeof(details));
+	if (!vc->err) {
+		vc->step = "mmap";
+		p = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, s.device_fd, 0);
+		if (p == MAP_FAILED)
+			vc->err = errno;
+		else
+			vc->map = p;
+	}
+	container_fd = saved_container;
+	container_groups = saved_groups;
+	iommu_name = saved_iommu;
+	return 0;
+}
+
+static int op_vmchild(const char *arg, struct result *r)
+{
+	static struct vmchild vc;
+	const char *colon = strchr(arg, ':');
+	char uuid[PATH_MAX];
+	size_t stack_len = 256 * 1024;
+	int flags = CLONE_VM | SIGCHLD, status, err;
+	char *stack;
+	pid_t pid;
+
+	if (!colon)
+		return EINVAL;
+	if (!strncmp(arg, "vfork:", 6))
+		flags |= CLONE_VFORK;
+	else if (strncmp(arg, "vm:", 3))
+		return EINVAL;
+	memset(&vc, 0, sizeof(vc));
+	err = group_node(colon + 1, uuid, sizeof(uuid), vc.node, sizeof(vc.node));
+	if (err) {
+		r->step = "sysfs";
+		return -err;
+	}
+	vc.uuid = uuid;
+	stack = malloc(stack_len);
+	if (!stack)
+		return ENOMEM;
+	fflush(stdout);
+	pid = clone(vmchild_main, stack + stack_len, flags, &vc);
+	if (pid < 0) {
+		err = errno;
+		free(stack);
+		r->step = "clone";
+		return err;
+	}
+	if (waitpid(pid, &status, 0) != pid) {
+		err = errno;
+		free(stack);
+		return err;
+	}
+	free(stack);
+	if (vc.map) {
+		/* the child is gone; what it mapped is this process's to use */
+		memcpy(vc.map, "mdg-vm", 7);
+		snprintf(r->details, sizeof(r->details), "child=%d mapped=%p", pid, vc.map);
+	} else {
+		snprintf(r->details, sizeof(r->details), "child=%d", pid);
+	}
+	r->step = vc.err ? vc.step : NULL;
+	return vc.err;
+}
+
+/* The children of forks:, killed and reaped when this process exits. */
+static pid_t *sleepers;
+static long nr_sleepers;
+
+static void sleepers_end(void)
+{
+	long i;
+
+	for (i = 0; i < nr_sleepers; i++)
+		kill(sleepers[i], SIGKILL);
+	for (i = 0; i < nr_sleepers; i++)
+		waitpid(sleepers[i], NULL, 0);
+	nr_sleepers = 0;
+}
+
+/* forks:N: children that hold what this process holds, and wait for it to exit. */
+static int op_forks(const char *arg, struct result *r)
+{
+	long n = strtol(arg, NULL, 10), i;
+	pid_t *grown, pid, self = getpid();
+
+	if (n <= 0 || n > 100000)
+		return EINVAL;
+	grown = realloc(sleepers, (nr_sleepers + n) * sizeof(*sleepers));
+	if (!grown)
+		return ENOMEM;
+	sleepers = grown;
+	if (!nr_sleepers)
+		atexit(sleepers_end);
+	fflush(stdout);
+	for (i = 0; i < n; i++) {
+		pid = fork();
+		if (pid < 0) {
+			snprintf(r->details, sizeof(r->details), "forked=%ld", i);
+			return errno;
+		}
+		if (pid == 0) {
+			/* dies with its parent, whatever ends it */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != self)
+				_exit(0);
+			for (;;)
+				pause();
+		}
+		sleepers[nr_sleepers++] = pid;
+	}
+	snprintf(r->details, sizeof(r->details), "forked=%ld", n);
+	return 0;
+}
+
 static int op_openpath(const char *path, struct result *r)
 {
 	struct stat st;
@@ -1080,12 +1235,36 @@ static int write_file(const char *path, const char *fmt, ...)
 	return rename(tmp, path) ? errno : 0;
 }
 
+/* churn's map: region 0 mapped and written; with fork, a child writes to it too and exits. */
+static int churn_map(struct slot *s, int forks)
+{
+	int status;
+	pid_t pid;
+
+	s->map = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, s->device_fd, 0);
+	if (s->map == MAP_FAILED) {
+		s->map = NULL;
+		return -1;
+	}
+	memcpy(s->map, "mdg-churn", 10);
+	if (!forks)
+		return 0;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		memcpy(s->map, "mdg-child", 10);
+		_exit(0);
+	}
+	return waitpid(pid, &status, 0) == pid ? 0 : -1;
+}
+
 static int op_churn(const char *arg, struct result *r)
 {
 	char spec[PATH_MAX], uuid[PATH_MAX], node[PATH_MAX];
-	const char *colon = strchr(arg, ':'), *ms;
+	const char *colon = strchr(arg, ':'), *ms, *how = NULL;
 	long opens = 0, errors = 0, hold_us = 0;
-	int fd, ret, first_err = 0;
+	int fd, ret, first_err = 0, map = 0, forks = 0;
 	double end;
 
 	if (!colon)
@@ -1096,8 +1275,14 @@ static int op_churn(const char *arg, struct result *r)
 		return -ret;
 	end = now_s() + atof(colon + 1);
 	ms = strchr(colon + 1, ':');
-	if (ms)
+	if (ms) {
 		hold_us = (long)(atof(ms + 1) * 1000);
+		how = strchr(ms + 1, ':');
+	}
+	if (how) {
+		map = strstr(how, "map") != NULL;
+		forks = strstr(how, "fork") != NULL;
+	}
 	while (now_s() < end) {
 		struct slot *s = slot_new(uuid);
 		const char *step;
@@ -1114,12 +1299,17 @@ static int op_churn(const char *arg, struct result *r)
 			continue;
 		}
 		opens++;
+		if (map && churn_map(s, forks) && !first_err) {
+			first_err = errno;
+			errors++;
+		}
 		if (hold_us)
 			usleep(hold_us);
 		slot_free(s);
 	}
-	snprintf(r->details, sizeof(r->details), "opens=%ld errors=%ld first_error=%s", opens,
-		 errors, first_err ? errname(first_err) : "none");
+	snprintf(r->details, sizeof(r->details), "opens=%ld errors=%ld first_error=%s%s%s", opens,
+		 errors, first_err ? errname(first_err) : "none", map ? " mapped" : "",
+		 forks ? " forked" : "");
 	return errors ? first_err : 0;
 }
 
@@ -1932,6 +2122,10 @@ static int run_op(char *tok)
 		ret = op_munmap(arg);
 	else if (!strcmp(op, "spawn"))
 		ret = op_spawn(arg, &r);
+	else if (!strcmp(op, "vmchild"))
+		ret = op_vmchild(arg, &r);
+	else if (!strcmp(op, "forks"))
+		ret = op_forks(arg, &r);
 	else if (!strcmp(op, "hotplug"))
 		ret = op_hotplug(arg, &r);
 	else if (!strcmp(op, "uring-take"))

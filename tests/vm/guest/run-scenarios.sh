@@ -56,6 +56,8 @@ SCENARIOS=(
 # defines its sc_* functions and appends its names to SCENARIOS.
 # shellcheck source=scenarios-lifetime.sh
 source "$here/scenarios-lifetime.sh"
+# shellcheck source=scenarios-memory.sh
+source "$here/scenarios-memory.sh"
 # shellcheck source=scenarios-cdev.sh
 source "$here/scenarios-cdev.sh"
 # shellcheck source=scenarios-operator.sh

@@ -135,8 +135,8 @@ sc_cdev_daemon_model() {
 		"close:${S[6]}" "cdev:${S[7]}" "spawn:${S[7]}:$WORK/vm2.args:$WORK/v2.pid" \
 		"wait:$WORK/u3" "close:${S[7]}" "touch:$WORK/d1" "wait:$WORK/end"
 	d=$BG_PID_d
-	v1=$(bg_child "$WORK/v1.pid")
-	v2=$(bg_child "$WORK/v2.pid")
+	bg_child v1 "$WORK/v1.pid"
+	bg_child v2 "$WORK/v2.pid"
 	wait_file "$WORK/u2"
 	no_holder "$d"
 	holds "$v1" "${S[6]}"

@@ -242,25 +242,38 @@ sc_fault_holders_full() {
 # The files map full: a new file's use is denied (no-memory); files already recorded keep
 # working and their holders' rule holds.
 sc_fault_files_full() {
+	local c
 	need_pool
 	MDG_MAP_ENTRIES=files:4 svc_start
-	rm -f "$WORK"/{a,b,c,d}
+	rm -f "$WORK"/{a,b,c,c1,c2,c3,d}
 	# the legacy flow records two files each: the group file and the device file
 	client_bg a "open:${S[1]}" "touch:$WORK/a" "wait:$WORK/c" "read:${S[1]}" "write:${S[1]}" \
 		"group:${S[2]}=EPERM"
 	client_bg b "open:${M[1]}" "touch:$WORK/b" "wait:$WORK/c"
 	wait_file "$WORK/a"
 	wait_file "$WORK/b"
-	expect_client "a new file while the map is full" "open:${M[2]}=EPERM"
-	expect_logged "device=${M[2]}" rule=no-memory action=deny
+	# a full files map denies nobody: the decision stands on the holder's record, and the
+	# holding it cannot count is left to the release pass
+	client_bg c "open:${S[3]}" "open:${S[4]}=EPERM" "touch:$WORK/c1" "wait:$WORK/c2" \
+		"close:${S[3]}" "touch:$WORK/c3" "wait:$WORK/d" "open:${S[4]}"
+	c=$BG_PID_c
+	wait_file "$WORK/c1"
+	expect_logged "tgid=$c" "device=${S[4]}" hook=open rule=restricted-device action=deny
+	holds "$c" "${S[3]}"
+	touch "$WORK/c2"
+	wait_file "$WORK/c3"
+	released_within 8 "$c" "${S[3]}"
+	touch "$WORK/d"
+	client_wait c
 	touch "$WORK/c"
 	client_wait a
 	client_wait b
 	expect_logged "device=${S[2]}" hook=open rule=restricted-device action=deny
-	expect_client "room again once the files closed" "open:${M[2]}"
+	[ "$(count_logged deny)" -eq 2 ] || fail "expected exactly two denials, got $(count_logged deny)"
+	! grep -q 'rule=no-memory' "$SVC_LOG" || fail "a decision failed closed: $(grep -m1 rule=no-memory "$SVC_LOG")"
 	expect_map_empty files
-	matrix "files map full (4 entries) | a new file's use denied, rule=no-memory |" \
-		"recorded files keep working, the rule holds; room reused after close"
+	matrix "files map full (4 entries) | a new holding stands uncounted, the rule holds |" \
+		"released by the pass after its close; recorded files keep working"
 	svc_finish
 	pass
 }
