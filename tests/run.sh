@@ -13,8 +13,17 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$src/build}
 passed=0
 failed=0
+stages=()
+
+# timed NAME: the wall time since the previous stage ended, for the table at the end.
+t_last=$SECONDS
+timed() {
+	stages+=("$(printf '%-10s %6d' "$1" $((SECONDS - t_last)))")
+	t_last=$SECONDS
+}
 
 "$src/scripts/setup.sh" "$build" || { echo "setup or build failed"; echo "0 passed, 1 failed"; exit 1; }
+timed build
 
 # The VM suite's own kernel (tests/vm/build-kernel.sh) is the longest step of a cold run: it
 # starts now, beside the host tests, and the VM suite finds it built or waits for it (a lock).
@@ -37,6 +46,7 @@ else
 	echo "[tests] ctest printed no summary"
 	failed=$((failed + 1))
 fi
+timed unit
 
 # count NAME RC PASSED FAILED: one part's result into the totals.
 count() {
@@ -64,6 +74,7 @@ bash "$src/tests/sanitize.sh" "$build" >"$san_log" 2>&1
 san_rc=$?
 sed 's/^/  /' "$san_log" | tail -n 20
 count_log sanitize "$san_rc" "$san_log"
+timed sanitize
 
 echo "[tests] static analysis (clang-tidy, cppcheck)"
 static_log=$build/static.log
@@ -71,6 +82,7 @@ bash "$src/tests/static.sh" "$build" >"$static_log" 2>&1
 static_rc=$?
 grep -E '^(\[static\]|/|user/|include/)' "$static_log" | sed 's/^/  /' | tail -n 40
 if [ "$static_rc" -eq 0 ]; then count static 0 1 0; else count static "$static_rc" 0 1; fi
+timed static
 
 echo "[tests] Debian package (build, lintian, contents, man pages, completion, unit)"
 package_log=$build/package.log
@@ -78,6 +90,7 @@ bash "$src/tests/package.sh" "$build" >"$package_log" 2>&1
 package_rc=$?
 grep -E '^\[package\] (FAIL|[0-9]+ s)|^  [EW]: ' "$package_log" | sed 's/^/  /'
 count_log package "$package_rc" "$package_log"
+timed package
 
 echo "[tests] Kubernetes deployment (deploy/kubernetes)"
 deploy_log=$build/deploy.log
@@ -85,6 +98,7 @@ bash "$src/tests/deploy.sh" "$build" >"$deploy_log" 2>&1
 deploy_rc=$?
 grep -E '^\[deploy\] FAIL' "$deploy_log" | sed 's/^/  /'
 count_log deploy "$deploy_rc" "$deploy_log"
+timed deploy
 
 echo "[tests] fuzzing, ${MDG_FUZZ_SECONDS:-15} s per harness"
 fuzz_log=$build/fuzz.log
@@ -99,6 +113,7 @@ if line=$(grep -E '^\[fuzz\] [0-9]+ harnesses, [0-9]+ crashed$' "$fuzz_log" | ta
 else
 	count fuzz "$fuzz_rc" 0 1
 fi
+timed fuzz
 
 if [ "${MDG_VM:-1}" = "0" ]; then
 	echo "[tests] MDG_VM=0: VM suite SKIPPED; enforcement is not tested by this run"
@@ -108,7 +123,10 @@ else
 	bash "$src/tests/vm/run.sh" "$build" 2>&1 | tee "$vm_log"
 	vm_rc=${PIPESTATUS[0]}
 	count_log vm "$vm_rc" "$vm_log"
+	timed vm
 fi
 
+echo "[tests] wall time of each stage (s), $SECONDS in all:"
+printf '  %s\n' "${stages[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
