@@ -477,6 +477,8 @@ static __always_inline void held_note_file(struct mdg_held *e, struct mdg_file *
 					   const struct mdg_holder_key *key, __u32 mapped,
 					   __u32 *recorded)
 {
+	/* Tested here, late, so that the verifier walks the rule once for both (see the caller). */
+	barrier_var(rec);
 	if (!rec)
 		e->uncounted = 1;	/* no record to be had: the pass ends it */
 	else if (!same_holder(&rec->owner, key))
@@ -726,14 +728,17 @@ __noinline int mdg_acquire_req(struct mdg_req *req)
 		d->action = mdg_action(MDG_RULE_NO_MEMORY, cfg.audit);
 		goto done;
 	}
-	rec = bpf_map_lookup_elem(&mdg_files, &fkey);
-	if (!rec) {
+	if (!bpf_map_lookup_elem(&mdg_files, &fkey)) {
 		new.owner = key;
 		new.id = req->id;
 		new.kind = req->kind;
 		snap->created = !bpf_map_update_elem(&mdg_files, &fkey, &new, BPF_NOEXIST);
-		rec = bpf_map_lookup_elem(&mdg_files, &fkey);
 	}
+	/*
+	 * Looked up once more whichever way it came, and NULL when the map is full: one state for
+	 * the verifier to carry through the rule, rather than one per way.
+	 */
+	rec = bpf_map_lookup_elem(&mdg_files, &fkey);
 	h = holder_get(&key, req->task);
 	if (!h) {
 		d->rule = MDG_RULE_NO_MEMORY;
