@@ -149,6 +149,10 @@ static void usage(FILE *f)
 "                      flow on UUID with a container of its own, maps region 0 and exits;\n"
 "                      the result is the child's; what it mapped stays in this memory, and\n"
 "                      this process writes to it\n"
+"  closerace:UUID:ROUNDS\n"
+"                      the legacy flow on UUID, then ROUNDS times VFIO_GROUP_GET_DEVICE_FD\n"
+"                      while another thread closes the fd number it will get, as fast as\n"
+"                      it can: the device file is often gone before the ioctl returns\n"
 "  forks:N             fork N children that wait for this process to exit (they die with\n"
 "                      it); they inherit its holdings\n"
 "  spawn:NAME:ARGS:PIDFILE\n"
@@ -1074,6 +1078,79 @@ static int op_vmchild(const char *arg, struct result *r)
 	}
 	r->step = vc.err ? vc.step : NULL;
 	return vc.err;
+}
+
+/* closerace's other thread: closes one fd number until told to stop. */
+struct closer {
+	int fd;
+	volatile int stop;
+	long closed;
+};
+
+static void *closer_main(void *arg)
+{
+	struct closer *c = arg;
+
+	while (!c->stop) {
+		if (close(c->fd) == 0)
+			c->closed++;
+	}
+	return NULL;
+}
+
+static int op_closerace(const char *arg, struct result *r)
+{
+	const char *colon = strchr(arg, ':');
+	char uuid[PATH_MAX], node[PATH_MAX], details[512];
+	struct closer c = { .fd = -1 };
+	long rounds, i, got = 0;
+	pthread_t t;
+	struct slot *s;
+	int fd, err;
+
+	if (!colon)
+		return EINVAL;
+	rounds = strtol(colon + 1, NULL, 10);
+	snprintf(node, sizeof(node), "%.*s", (int)(colon - arg), arg);
+	err = group_node(node, uuid, sizeof(uuid), node, sizeof(node));
+	if (err) {
+		r->step = "sysfs";
+		return -err;
+	}
+	s = slot_new(uuid);
+	if (!s)
+		return EMFILE;
+	err = -vfio_open(s, uuid, node, 1, &r->step, details, sizeof(details));
+	if (err) {
+		slot_free(s);
+		return err;
+	}
+	close(s->device_fd);
+	s->device_fd = -1;
+	/* the lowest free number: where every new device fd lands */
+	c.fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (c.fd < 0)
+		return errno;
+	close(c.fd);
+	err = pthread_create(&t, NULL, closer_main, &c);
+	if (err)
+		return err;
+	for (i = 0; i < rounds; i++) {
+		fd = ioctl(s->group_fd, VFIO_GROUP_GET_DEVICE_FD, uuid);
+		if (fd >= 0) {
+			got++;
+			if (fd != c.fd)
+				close(fd);
+		}
+	}
+	c.stop = 1;
+	pthread_join(t, NULL);
+	close(c.fd);
+	slot_free(s);
+	r->step = NULL;
+	snprintf(r->details, sizeof(r->details), "rounds=%ld device_fds=%ld closed_by_other=%ld",
+		 rounds, got, c.closed);
+	return got ? 0 : EIO;
 }
 
 /* The children of forks:, killed and reaped when this process exits. */
@@ -2126,6 +2203,8 @@ static int run_op(char *tok)
 		ret = op_vmchild(arg, &r);
 	else if (!strcmp(op, "forks"))
 		ret = op_forks(arg, &r);
+	else if (!strcmp(op, "closerace"))
+		ret = op_closerace(arg, &r);
 	else if (!strcmp(op, "hotplug"))
 		ret = op_hotplug(arg, &r);
 	else if (!strcmp(op, "uring-take"))
