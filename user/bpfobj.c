@@ -233,30 +233,43 @@ static int set_pin_paths(struct mdg_bpf *b)
 
 /*
  * The holders map has a record for each process that holds, or is about to hold, a device, and
- * each goes with its process (lsm/task_free). Sized to the kernel's limit on tasks, it cannot
- * be filled by anyone's processes: the kernel refuses the fork first. The hash's records are
- * allocated as they are made (BPF_F_NO_PREALLOC); only its buckets are allocated up front (16
- * bytes each). A pinned map keeps the size it was made with, so that a restart keeps the
- * holdings; a threads-max raised since is warned about.
+ * each goes with its process (lsm/task_free). Sized to the kernel's limits on processes (the
+ * lower of threads-max and pid_max), it cannot be filled by anyone's processes: the kernel
+ * refuses the fork first. The hash's records are allocated as they are made
+ * (BPF_F_NO_PREALLOC); only its buckets are allocated up front (16 bytes each, a power of two of
+ * them: 4 MiB on a host with 24 GiB). A pinned map keeps the size it was made with, so that a
+ * restart keeps the holdings; a limit raised since is warned about.
  */
 #define MDG_HOLDERS_MIN	4096U
 #define MDG_HOLDERS_SLACK 4096U		/* records of tasks reaped but not yet freed (RCU) */
+#define MDG_PID_MAX_LIMIT (4U << 20)	/* the kernel's PID_MAX_LIMIT on 64-bit */
 
-unsigned int mdg_holders_wanted(void)
+/* A positive number from a /proc/sys file, or 0. */
+static unsigned long sysctl_ulong(const char *path)
 {
 	char buf[32];
 	unsigned long n;
 	ssize_t len;
 	char *end;
 
-	len = mdg_read_small("/proc/sys/kernel/threads-max", buf, sizeof(buf) - 1);
+	len = mdg_read_small(path, buf, sizeof(buf) - 1);
 	if (len <= 0)
-		return MDG_HOLDERS_MIN;
+		return 0;
 	buf[len] = '\0';
 	errno = 0;
 	n = strtoul(buf, &end, 10);
-	if (errno || end == buf || n > (1UL << 24))
-		return MDG_HOLDERS_MIN;
+	return errno || end == buf ? 0 : n;
+}
+
+unsigned int mdg_holders_wanted(void)
+{
+	unsigned long n = sysctl_ulong("/proc/sys/kernel/threads-max");
+	unsigned long pids = sysctl_ulong("/proc/sys/kernel/pid_max");
+
+	if (!n || (pids && pids < n))
+		n = pids;
+	if (!n || n > MDG_PID_MAX_LIMIT)
+		n = MDG_PID_MAX_LIMIT;
 	n += MDG_HOLDERS_SLACK;
 	return n < MDG_HOLDERS_MIN ? MDG_HOLDERS_MIN : (unsigned int)n;
 }
@@ -285,7 +298,7 @@ static void size_holders(struct mdg_bpf *b)
 	unsigned int want = mdg_holders_wanted(), have = pinned_holders_size(b->pin_dir);
 
 	if (have && have < want)
-		mdg_warn("the pinned holders map has %u entries, fewer than threads-max asks for (%u): mdevguard unload and a start make it anew",
+		mdg_warn("the pinned holders map has %u entries, fewer than threads-max and pid_max ask for (%u): mdevguard unload and a start make it anew",
 			 have, want);
 	bpf_map__set_max_entries(b->skel->maps.mdg_holders, have ? have : want);
 }

@@ -34,7 +34,7 @@ int mdg_bpf_attach(struct mdg_bpf *b, enum mdg_pin_kind phase);
 /* Adoption: device files and bound cdevs in use that no record accounts for; 0 or -errno. */
 int mdg_bpf_adopt(struct mdg_bpf *b);
 
-/* The holders map's size on this host: the kernel's threads-max and some room, at least 4,096. */
+/* The holders map's size on this host: the lower of threads-max and pid_max, and some room. */
 unsigned int mdg_holders_wanted(void);
 
 /* One release pass (SPEC §3); sets b->uncounted. */

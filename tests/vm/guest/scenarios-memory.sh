@@ -119,12 +119,12 @@ sc_receipt_is_not_use() {
 
 # One holder forks more sleeping children than 4,096, the holders map's old size: each inherits
 # a record. Another process's first device is still allowed: the map is sized to the kernel's
-# limit on tasks, which refuses a fork before the map could fill.
+# limits on processes, which refuse a fork before the map could fill.
 sc_holders_fork_flood() {
 	local h n=${MDG_FLOOD_FORKS:-4200}
 	need_pool
 	svc_start
-	info "holders map: $("$BPFTOOL" -j map show pinned "$PIN_DIR/holders" | jq .max_entries) entries, threads-max $(</proc/sys/kernel/threads-max)"
+	info "holders map: $("$BPFTOOL" -j map show pinned "$PIN_DIR/holders" | jq .max_entries) entries, threads-max $(</proc/sys/kernel/threads-max), pid_max $(</proc/sys/kernel/pid_max)"
 	rm -f "$WORK"/{forked,end}
 	client_bg h "open:${S[1]}" "forks:$n" "touch:$WORK/forked" "wait:$WORK/end:600"
 	h=$BG_PID_h
