@@ -781,6 +781,22 @@ static __always_inline int decide(struct mdg_req *req, struct file *file, enum m
 	return mdg_check_req(req) ? deny_ret() : 0;
 }
 
+/* Under h->lock: the holding rec was counted in, if h (valid for key) still has it. */
+static __always_inline struct mdg_held *held_of_file(struct mdg_holder *h,
+						     const struct mdg_holder_key *key,
+						     const struct mdg_file *rec)
+{
+	__u32 n = holder_valid(h, key) ? h->nr_held : 0, i;
+
+	for (i = 0; i < MDG_MAX_HELD; i++) {
+		if (i >= n)
+			break;
+		if (mdg_same_dev(&h->held[i].id, &rec->id) && h->held[i].epoch == rec->epoch)
+			return &h->held[i];
+	}
+	return NULL;
+}
+
 /*
  * The path every read, write and ioctl of a device file takes once its process holds the
  * device through it: the file's record names the process, and the holding of that epoch is in
@@ -792,7 +808,7 @@ __noinline int mdg_routine(struct mdg_req *req)
 	struct mdg_holder_key key;
 	struct mdg_file *r;
 	struct mdg_holder *h;
-	__u32 n, i, found = 0;
+	__u32 found;
 	__u64 fkey;
 
 	if (!req)
@@ -808,15 +824,7 @@ __noinline int mdg_routine(struct mdg_req *req)
 	if (!h)
 		return 0;
 	bpf_spin_lock(&h->lock);
-	n = holder_valid(h, &key) ? h->nr_held : 0;
-	for (i = 0; i < MDG_MAX_HELD; i++) {
-		if (i >= n)
-			break;
-		if (mdg_same_dev(&h->held[i].id, &r->id) && h->held[i].epoch == r->epoch) {
-			found = 1;
-			break;
-		}
-	}
+	found = held_of_file(h, &key, r) != NULL;
 	bpf_spin_unlock(&h->lock);
 	return found;
 }
@@ -915,8 +923,8 @@ static __always_inline void file_given(struct file *file)
 	struct mdg_holder_key owner;
 	__u64 fkey = (__u64)file;
 	struct mdg_holder *h;
+	struct mdg_held *e;
 	struct mdg_file *r;
-	__u32 n, i;
 
 	r = bpf_map_lookup_elem(&mdg_files, &fkey);
 	if (!r)
@@ -926,15 +934,9 @@ static __always_inline void file_given(struct file *file)
 	h = bpf_map_lookup_elem(&mdg_holders, &owner);
 	if (h) {
 		bpf_spin_lock(&h->lock);
-		n = holder_valid(h, &owner) ? h->nr_held : 0;
-		for (i = 0; i < MDG_MAX_HELD; i++) {
-			if (i >= n)
-				break;
-			if (mdg_same_dev(&h->held[i].id, &r->id) && h->held[i].epoch == r->epoch) {
-				h->held[i].uncounted = 1;
-				break;
-			}
-		}
+		e = held_of_file(h, &owner, r);
+		if (e)
+			e->uncounted = 1;
 		bpf_spin_unlock(&h->lock);
 	}
 	ask_loader(&recheck_asked, MDG_EV_RECHECK);

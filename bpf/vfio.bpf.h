@@ -121,27 +121,6 @@ static __always_inline int vfio_file_of(struct file *file, struct mdg_vfile *vf)
 	return vf->kind;
 }
 
-/* The same for a file pointer read from kernel memory, which may only be probed. */
-static __always_inline int vfio_file_probe(struct file *file, struct mdg_vfile *vf)
-{
-	const void *op = BPF_CORE_READ(file, f_op);
-
-	vf->kind = -1;
-	if (op == &vfio_group_fops) {
-		vf->kind = MDG_FILE_GROUP;
-	} else if (op == &vfio_device_fops) {
-		vf->kind = MDG_FILE_DEVICE;
-		if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) == S_IFCHR) {
-			vf->kind = MDG_FILE_CDEV;
-			vf->rdev = BPF_CORE_READ(file, f_inode, i_rdev);
-		}
-	} else {
-		return -1;
-	}
-	vf->priv = BPF_CORE_READ(file, private_data);
-	return vf->kind;
-}
-
 static __always_inline struct vfio_device___mdg *vfio_device_of(const struct mdg_vfile *vf)
 {
 	struct vfio_device_file___mdg *df;
