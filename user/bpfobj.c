@@ -237,7 +237,7 @@ static int set_pin_paths(struct mdg_bpf *b)
  * lower of threads-max and pid_max), it cannot be filled by anyone's processes: the kernel
  * refuses the fork first. The hash's records are allocated as they are made
  * (BPF_F_NO_PREALLOC); only its buckets are allocated up front (16 bytes each, a power of two of
- * them: 4 MiB on a host with 24 GiB). A pinned map keeps the size it was made with, so that a
+ * them). A pinned map keeps the size it was made with, so that a
  * restart keeps the holdings; a limit raised since is warned about.
  */
 #define MDG_HOLDERS_MIN	4096U

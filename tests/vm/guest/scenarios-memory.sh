@@ -124,7 +124,8 @@ sc_holders_fork_flood() {
 	local h n=${MDG_FLOOD_FORKS:-4200}
 	need_pool
 	svc_start
-	info "holders map: $("$BPFTOOL" -j map show pinned "$PIN_DIR/holders" | jq .max_entries) entries, threads-max $(</proc/sys/kernel/threads-max), pid_max $(</proc/sys/kernel/pid_max)"
+	info "holders map: $("$BPFTOOL" -j map show pinned "$PIN_DIR/holders" |
+		jq -r '"\(.max_entries) entries, \(.bytes_memlock) bytes before any record"'), threads-max $(</proc/sys/kernel/threads-max), pid_max $(</proc/sys/kernel/pid_max)"
 	rm -f "$WORK"/{forked,end}
 	client_bg h "open:${S[1]}" "forks:$n" "touch:$WORK/forked" "wait:$WORK/end:600"
 	h=$BG_PID_h
