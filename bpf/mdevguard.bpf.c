@@ -142,6 +142,9 @@ struct {
 struct mdg_pending {
 	__u32 nr_held;
 	__u32 pad;
+	__u64 unsettled;		/* becomes mdg_holder.unsettled: see mdg_process_fork (64
+					   bits: the atomics that order it have no 32-bit form here) */
+	__u64 gen;			/* cfg.pass_gen when the fork read its parent's holdings */
 	struct mdg_held held[MDG_MAX_HELD];
 };
 
@@ -346,7 +349,17 @@ static __always_inline int inherit_of(struct task_struct *task)
 		return -1;
 	bpf_probe_read_kernel(buf, sizeof(*buf), empty);
 	c = (struct mdg_holder *)buf;
+	/*
+	 * Read first, with a full barrier: the fork tracepoint may be settling this inheritance
+	 * now, and clears the mark only after every holding it adds is in place. Into the
+	 * record rather than a local: the stack of the adoption's call chain is at its limit.
+	 */
+	c->unsettled = __sync_fetch_and_or(&pend->unsettled, 0);
 	n = pend->nr_held;
+	if (!n && !c->unsettled) {
+		bpf_task_storage_delete(&mdg_pending, task);
+		return 0;
+	}
 	for (i = 0; i < MDG_MAX_HELD; i++) {
 		if (i >= n)
 			break;
@@ -647,6 +660,19 @@ static __always_inline int conclude(const struct mdg_req *req, const struct mdg_
  * otherwise; the hooks turn that into an errno the verifier can see is in range.
  */
 
+/*
+ * Whether h's process is unsettled (struct mdg_holder): then every use and open fails closed,
+ * and asks for the pass that reads its mappings. Read without the lock: the mark is set only
+ * when the record is made, and a use that meets it being cleared is denied needlessly, once.
+ */
+static __always_inline int unsettled(struct mdg_holder *h)
+{
+	if (!*(volatile __u32 *)&h->unsettled)
+		return 0;
+	ask_loader(&recheck_asked, MDG_EV_RECHECK);
+	return 1;
+}
+
 /* The rule alone, for an open or the receipt of a node nobody used; or binder's refusal. */
 __noinline int mdg_check_req(struct mdg_req *req)
 {
@@ -673,6 +699,9 @@ __noinline int mdg_check_req(struct mdg_req *req)
 		/* A process with no record holds nothing: its first device is always allowed. */
 		d->rule = MDG_RULE_FIRST;
 		d->action = MDG_ACT_ALLOW;
+	} else if (unsettled(h)) {
+		d->rule = MDG_RULE_UNSETTLED;
+		d->action = mdg_action(MDG_RULE_UNSETTLED, cfg.audit);
 	} else {
 		check_locked(h, req, snap, d);
 	}
@@ -743,6 +772,13 @@ __noinline int mdg_acquire_req(struct mdg_req *req)
 	if (!h) {
 		d->rule = MDG_RULE_NO_MEMORY;
 		d->action = mdg_action(MDG_RULE_NO_MEMORY, cfg.audit);
+		if (rec && snap->created)
+			bpf_map_delete_elem(&mdg_files, &fkey);
+		goto done;
+	}
+	if (req->how != MDG_HOW_ADOPT && unsettled(h)) {
+		d->rule = MDG_RULE_UNSETTLED;
+		d->action = mdg_action(MDG_RULE_UNSETTLED, cfg.audit);
 		if (rec && snap->created)
 			bpf_map_delete_elem(&mdg_files, &fkey);
 		goto done;
@@ -1171,6 +1207,11 @@ static __always_inline int vmshare_mark(struct task_struct *child, __u64 clone_f
  * that task clones anything, thread or process, it takes its inheritance. Without the memory
  * for it, the fork or clone fails (ENOMEM): a child that held nothing could take a second
  * device while it still maps its parent's.
+ *
+ * The holdings are read here, before the kernel copies the memory. When another task can map
+ * a device into that memory meanwhile (another thread of the parent; or, for a parent that
+ * shares its memory with the process that made it, that process), the child is marked
+ * unsettled: the fork tracepoint settles it, or a release pass that reads its mappings does.
  */
 static __noinline int fork_pending(struct task_struct *child, __u64 clone_flags)
 {
@@ -1178,31 +1219,42 @@ static __noinline int fork_pending(struct task_struct *child, __u64 clone_flags)
 	struct mdg_holder_key pkey;
 	struct mdg_pending *dst;
 	struct mdg_holder *p;
+	__u32 n = 0, i, racy;
 	__u64 epoch, gen;
-	__u32 n, i;
 
 	if (mdg_inherit())
 		return -1;
 	if (clone_flags & CLONE_THREAD)
 		return 0;
+	/* A CLONE_VM child shares the memory rather than a copy of it: struct mdg_vmshare. */
+	racy = !(clone_flags & CLONE_VM) &&
+	       (BPF_CORE_READ(cur, signal, nr_threads) > 1 || in_shared_memory());
 	holder_key_of(cur, &pkey);
 	p = bpf_map_lookup_elem(&mdg_holders, &pkey);
-	if (!p)
+	if (!p && !racy)
 		return 0;
 	dst = bpf_task_storage_get(&mdg_pending, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!dst)
 		return -1;
 	epoch = bpf_ktime_get_boot_ns();
 	gen = cfg.pass_gen;
-	bpf_spin_lock(&p->lock);
-	n = holder_valid(p, &pkey) ? p->nr_held : 0;
-	for (i = 0; i < MDG_MAX_HELD; i++) {
-		if (i >= n)
-			break;
-		dst->held[i] = p->held[i];
+	if (p) {
+		bpf_spin_lock(&p->lock);
+		if (holder_valid(p, &pkey)) {
+			n = p->nr_held;
+			/* a copy of memory whose mappings were not read is not read either */
+			racy |= p->unsettled;
+		}
+		for (i = 0; i < MDG_MAX_HELD; i++) {
+			if (i >= n)
+				break;
+			dst->held[i] = p->held[i];
+		}
+		bpf_spin_unlock(&p->lock);
 	}
-	bpf_spin_unlock(&p->lock);
-	if (n == 0 || n > MDG_MAX_HELD) {
+	if (n > MDG_MAX_HELD)
+		n = 0;
+	if (n == 0 && !racy) {
 		bpf_task_storage_delete(&mdg_pending, child);
 		return 0;
 	}
@@ -1216,6 +1268,8 @@ static __noinline int fork_pending(struct task_struct *child, __u64 clone_flags)
 		dst->held[i].uncounted = 1;
 	}
 	dst->nr_held = n;
+	dst->gen = gen;
+	dst->unsettled = racy;
 	return 0;
 }
 
@@ -1230,32 +1284,113 @@ int BPF_PROG(mdg_task_alloc, struct task_struct *task, unsigned long clone_flags
 }
 
 /*
+ * Whether the child's inheritance has the device hi:lo already. A global function: the
+ * verifier checks its walk once, not once in each turn of fork_settle's.
+ */
+__noinline int mdg_pending_has(const struct mdg_pending *pend, __u64 hi, __u64 lo)
+{
+	__u32 n, j;
+
+	if (!pend)
+		return 1;
+	n = pend->nr_held;
+	for (j = 0; j < MDG_MAX_HELD; j++) {
+		if (j >= n)
+			break;
+		if (pend->held[j].id.hi == hi && pend->held[j].id.lo == lo)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Settles a child marked unsettled by fork_pending. The kernel has copied the memory by now,
+ * under the parent's mmap lock; a device mapped in it had its mmap decided before that lock
+ * was taken (security_mmap_file comes first), so a device the parent mapped since task_alloc
+ * read its holdings is among them now, marked mapped. Those the inheritance lacks are added to
+ * it, and the mark is cleared. The tracepoint cannot vouch for the copy, and leaves the mark
+ * to a release pass, when the parent's own holdings are unsettled, when its memory is shared
+ * with the process that made it (whose holdings these are not), when a release pass may have
+ * ended one of them since task_alloc (a holding begun after that read ends two passes later at
+ * the earliest), and when the inheritance has no room left.
+ */
+static __always_inline void fork_settle(struct mdg_pending *pend)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct mdg_holder_bytes *buf;
+	struct mdg_holder_key pkey;
+	struct mdg_holder *p, *copy;
+	struct mdg_held *e;
+	__u32 n = 0, m, i, unsettled = 0;
+	__u64 epoch;
+
+	if (cfg.pass_gen > pend->gen + 1 || in_shared_memory())
+		return;
+	buf = bpf_task_storage_get(&mdg_scratch, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!buf)
+		return;
+	copy = (struct mdg_holder *)buf;
+	holder_key_of(cur, &pkey);
+	p = bpf_map_lookup_elem(&mdg_holders, &pkey);
+	if (p) {
+		bpf_spin_lock(&p->lock);
+		if (holder_valid(p, &pkey)) {
+			n = p->nr_held;
+			unsettled = p->unsettled;
+		}
+		for (i = 0; i < MDG_MAX_HELD; i++) {
+			if (i >= n)
+				break;
+			copy->held[i] = p->held[i];
+		}
+		bpf_spin_unlock(&p->lock);
+	}
+	if (unsettled)
+		return;
+	epoch = bpf_ktime_get_boot_ns();
+	for (i = 0; i < MDG_MAX_HELD; i++) {
+		if (i >= n)
+			break;
+		if (!copy->held[i].mapped ||
+		    mdg_pending_has(pend, copy->held[i].id.hi, copy->held[i].id.lo))
+			continue;
+		/* read from memory each time: one state per turn for the verifier, not one per m */
+		m = *(volatile __u32 *)&pend->nr_held;
+		if (m >= MDG_MAX_HELD)
+			return;
+		e = &pend->held[held_slot(m)];
+		*e = copy->held[i];
+		e->epoch = epoch;
+		e->acq_gen = pend->gen;
+		e->seen_gen = 0;
+		e->files = 0;
+		e->uncounted = 1;
+		pend->nr_held = m + 1;
+	}
+	/* After every holding added: inherit_of reads the mark first (full barriers both). */
+	__sync_lock_test_and_set(&pend->unsettled, 0);
+}
+
+/*
  * The child's inheritance into the holders map before it runs, so that it shows as a holder
- * from its first instant. The kernel may skip this program; then the child's first decision
- * takes the inheritance (mdg_inherit), and nothing is lost. A full map leaves it pending: the
- * child's decisions then fail closed.
- *
- * Its memory was copied after task_alloc read the parent's holdings: a parent that holds
- * something now and left the child nothing may have mapped a device in between (another
- * thread's first mapping racing the fork). A release pass is asked for at once: it reads the
- * child's mappings and adopts what it finds (mdg_pass_maps).
+ * from its first instant, settled when the fork raced a mapping (fork_settle). The kernel may
+ * skip this program; then the child's first decision takes the inheritance (mdg_inherit), and
+ * nothing is lost: an unsettled child's decisions fail closed until a release pass has read its
+ * mappings. A full map leaves it pending: the child's decisions then fail closed.
  */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(mdg_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct mdg_holder_key pkey;
+	struct mdg_pending *pend;
 	struct mdg_stats *st;
-	struct mdg_holder *p;
 
 	if (BPF_CORE_READ(child, tgid) == BPF_CORE_READ(parent, tgid))
 		return 0;
-	if (!bpf_task_storage_get(&mdg_pending, child, 0, 0)) {
-		holder_key_of(parent, &pkey);
-		p = bpf_map_lookup_elem(&mdg_holders, &pkey);
-		if (p && *(volatile __u32 *)&p->nr_held)
-			ask_loader(&recheck_asked, MDG_EV_RECHECK);
+	pend = bpf_task_storage_get(&mdg_pending, child, 0, 0);
+	if (!pend)
 		return 0;
-	}
+	if (pend->unsettled)
+		fork_settle(pend);
 	if (inherit_of(child)) {
 		st = stats_get();
 		if (st)
@@ -1288,6 +1423,7 @@ int BPF_PROG(mdg_exec, struct linux_binprm *bprm)
 	bpf_spin_lock(&h->lock);
 	for (i = 0; i < MDG_MAX_HELD; i++)
 		h->held[i].mapped = 0;
+	h->unsettled = 0;	/* nothing of the copied memory is left to read */
 	bpf_spin_unlock(&h->lock);
 	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
 	return 0;
@@ -1519,6 +1655,31 @@ int mdg_pass_files(struct bpf_iter__task_file *ctx)
 	return 0;
 }
 
+/* The task whose mappings mdg_pass_maps reads: one loader runs one pass at a time. */
+__u64 pass_maps_task;
+
+/*
+ * The pass reads a process's mappings: its record, if unsettled, may be settled by this pass's
+ * sweep (every mapping is read before the sweep runs). The inheritance of a child whose fork
+ * tracepoint was skipped is taken first, so that its mark is on the record. A function of its
+ * own: its frame and the adoption's are not on the stack at once.
+ */
+static __noinline void pass_maps_read(struct task_struct *task)
+{
+	struct mdg_holder_key key;
+	struct mdg_holder *h;
+
+	if (!task || pass_maps_task == (__u64)task)
+		return;
+	pass_maps_task = (__u64)task;
+	if (inherit_of(task))
+		return;
+	holder_key_of(task, &key);
+	h = bpf_map_lookup_elem(&mdg_holders, &key);
+	if (h && h->unsettled)
+		h->maps_gen = cfg.pass_gen;
+}
+
 /*
  * Mappings keep their holdings. A mapping of a device its process does not hold is adopted
  * here: a fork can race its parent's first mapping of a device (the inheritance is read
@@ -1530,7 +1691,12 @@ int mdg_pass_maps(struct bpf_iter__task_vma *ctx)
 	struct vm_area_struct *vma = ctx->vma;
 	struct mdg_req req = {};
 
-	if (!vma || pass_seen(ctx->task, vma->vm_file, &req))
+	if (ctx->meta->seq_num == 0)
+		pass_maps_task = 0;	/* a new pass */
+	if (!vma)
+		return 0;
+	pass_maps_read(ctx->task);
+	if (pass_seen(ctx->task, vma->vm_file, &req))
 		return 0;
 	if (adopt_file(ctx->task, vma->vm_file, 1, &req) == 2)
 		BPF_SEQ_PRINTF(ctx->meta->seq, "A %d %s\n", req.key.tgid, req.uuid);
@@ -1578,6 +1744,11 @@ int mdg_pass_sweep(struct bpf_iter__bpf_map_elem *ctx)
 	bpf_spin_lock(&h->lock);
 	n = holder_valid(h, &key) ? h->nr_held : 0;
 	uring = h->uring_gen == gen;
+	/* Its mappings were read by this pass, and what they hold adopted: settled. */
+	if (h->unsettled && h->maps_gen == gen)
+		h->unsettled = 0;
+	if (h->unsettled)
+		c->uncounted = 1;	/* another pass soon */
 	for (i = 0; i < MDG_MAX_HELD; i++) {
 		if (i >= n)
 			break;

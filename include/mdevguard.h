@@ -27,7 +27,7 @@
 #define MDG_MINOR(dev)		((__u32)(dev) & ((1U << MDG_MINORBITS) - 1))
 
 /* Bumped whenever a map layout or a program's meaning changes. */
-#define MDG_ABI_VERSION	4
+#define MDG_ABI_VERSION	5
 
 enum mdg_mode {
 	MDG_MODE_EXCLUSIVE = 0,
@@ -134,6 +134,11 @@ struct mdg_holder {
 	struct mdg_holder_key key;	/* the map key, checked under the lock: a record removed and
 					   its memory reused for another process is recognised */
 	__u64 uring_gen;		/* the last release pass that found io_uring in the process */
+	__u64 maps_gen;			/* the last release pass that read its mappings */
+	__u32 unsettled;		/* its memory was copied by a fork while another task could
+					   map a device into it, and nothing has read it since: its
+					   decisions fail closed until a release pass does */
+	__u32 pad;
 	__u32 last_rule;		/* the latest decision for this process (enum mdg_rule) */
 	__u32 last_action;		/* enum mdg_action */
 	__u32 last_hook;		/* enum mdg_hook */
@@ -192,6 +197,8 @@ enum mdg_rule {
 	MDG_RULE_BINDER,		/* deny: VFIO files do not travel over binder */
 	MDG_RULE_SHARED_MEMORY,		/* deny: the process runs in memory another process made
 					   (CLONE_VM without CLONE_THREAD: vfork, posix_spawn) */
+	MDG_RULE_UNSETTLED,		/* deny: a fork copied memory that could be changing, and its
+					   mappings have not been read yet (mdg_holder.unsettled) */
 	MDG_RULE_MAX,
 };
 
@@ -270,7 +277,7 @@ MDG_ABI_SIZE(mdg_override, 40);
 MDG_ABI_SIZE(mdg_held, 96);
 MDG_ABI_SIZE(mdg_holder_key, 16);
 MDG_ABI_SIZE(mdg_tally, 12);
-MDG_ABI_SIZE(mdg_holder, 1616);
+MDG_ABI_SIZE(mdg_holder, 1632);
 MDG_ABI_SIZE(mdg_file, 48);
 MDG_ABI_SIZE(mdg_config, 72);
 MDG_ABI_SIZE(mdg_stats, 72);

@@ -18,6 +18,7 @@ static const char *const rule_names[MDG_RULE_MAX] = {
 	[MDG_RULE_NO_MEMORY] = "no-memory",
 	[MDG_RULE_BINDER] = "binder",
 	[MDG_RULE_SHARED_MEMORY] = "shared-memory",
+	[MDG_RULE_UNSETTLED] = "unsettled",
 };
 
 const char *mdg_rule_name(unsigned int rule)

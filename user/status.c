@@ -171,6 +171,7 @@ static json_object *json_status(const char *dir, struct mdg_kstate *m, struct md
 		json_object_object_add(d, "tgid", json_object_new_int64(cur.tgid));
 		snprintf(buf, sizeof(buf), "%.*s", MDG_COMM_LEN, h.comm);
 		json_object_object_add(d, "comm", json_object_new_string(buf));
+		json_object_object_add(d, "unsettled", json_object_new_boolean(h.unsettled));
 		held = json_object_new_array();
 		for (i = 0; i < h.nr_held && i < MDG_MAX_HELD; i++) {
 			struct json_object *x = json_object_new_object();
@@ -288,6 +289,8 @@ static void print_human(struct json_object *o)
 			       json_object_get_boolean(json_object_object_get(c, "restricted")) ?
 				       "(restricted)" : "");
 		}
+		if (json_object_get_boolean(json_object_object_get(x, "unsettled")))
+			printf(" (unsettled: mappings not read yet)");
 		print_name(x, "vm");
 		print_name(x, "unit");
 		print_name(x, "pod");

@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -184,6 +185,15 @@ static void usage(FILE *f)
 "  touch:FILE          create FILE (a signal to another process)\n"
 "  wait:FILE[:SEC]     block until FILE exists (default at most 60 s)\n"
 "  sleep:SEC           sleep, fractions allowed\n"
+"  thread:             a thread that sleeps until the process exits\n"
+"  forkmap:UUID:UUID2:ROUNDS:FDS\n"
+"                      keep FDS more fds open; ROUNDS times receive a new device file of\n"
+"                      UUID from a child that gets it for us (no use), and fork while\n"
+"                      another thread maps it (the first use) at a delay that sweeps the\n"
+"                      fork's length; each\n"
+"                      child checks whether the mapping reached it and opens UUID2 with\n"
+"                      its own container. ok when no child that has the mapping got UUID2\n"
+"                      (EPERM: one did; EIO: a child failed otherwise)\n"
 "  thread-open:UUID    a new thread runs open:UUID and exits; the fds stay with the\n"
 "                      process\n"
 "  churn:UUID:SEC[:MS[:map|:mapfork]]\n"
@@ -388,12 +398,10 @@ static int set_iommu(void)
 	return -err;
 }
 
-/* The legacy flow past the open of the group node; -errno and the step on failure. */
-static int group_use(struct slot *s, const char *uuid, const char **step, char *details,
-		     size_t dlen)
+/* The group of s into this process's container, with its IOMMU set: no device is used. */
+static int group_attach(struct slot *s, const char **step)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
-	struct vfio_device_info info = { .argsz = sizeof(info) };
 	int err;
 
 	*step = "status";
@@ -421,6 +429,19 @@ static int group_use(struct slot *s, const char *uuid, const char **step, char *
 		if (err)
 			return err;
 	}
+	return 0;
+}
+
+/* The legacy flow past the open of the group node; -errno and the step on failure. */
+static int group_use(struct slot *s, const char *uuid, const char **step, char *details,
+		     size_t dlen)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	int err;
+
+	err = group_attach(s, step);
+	if (err)
+		return err;
 
 	*step = "get-device-fd";
 	s->device_fd = ioctl(s->group_fd, VFIO_GROUP_GET_DEVICE_FD, uuid);
@@ -1201,6 +1222,289 @@ static int op_forks(const char *arg, struct result *r)
 	}
 	snprintf(r->details, sizeof(r->details), "forked=%ld", n);
 	return 0;
+}
+
+/* thread:: a thread that sleeps until the process exits. */
+static void *sleeper_main(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int op_thread(struct result *r)
+{
+	pthread_t t;
+	int err = pthread_create(&t, NULL, sleeper_main, NULL);
+
+	if (err)
+		return err;
+	pthread_detach(t);
+	snprintf(r->details, sizeof(r->details), "threads=2");
+	return 0;
+}
+
+/* What forkmap:'s parent, its mapping thread and each child share (MAP_SHARED). */
+struct forkmap {
+	int round;			/* the mapper maps once per new round */
+	int mapped;			/* the mapper's mmap returned (addr set, or err) */
+	long delay_ns;			/* how long after the fork began the mapper maps */
+	void *addr;
+	int err;
+	int device_fd;
+};
+
+static long elapsed_ns(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+/* The mapping thread: each round, delay_ns after the fork began, the first use of the device. */
+static void *mapper_main(void *arg)
+{
+	struct forkmap *fm = arg;
+	struct timespec t0;
+	int seen = 0;
+	void *p;
+
+	for (;;) {
+		while (__atomic_load_n(&fm->round, __ATOMIC_ACQUIRE) == seen)
+			sched_yield();
+		seen = fm->round;
+		if (seen < 0)
+			return NULL;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (elapsed_ns(&t0) < fm->delay_ns)
+			;
+		p = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fm->device_fd, 0);
+		fm->err = p == MAP_FAILED ? errno : 0;
+		fm->addr = p == MAP_FAILED ? NULL : p;
+		__atomic_store_n(&fm->mapped, 1, __ATOMIC_RELEASE);
+	}
+}
+
+/*
+ * forkmap's child: whether the parent's mapping reached it, and whether it may then take its
+ * own device. Exit status, and its letter in the trace: 1 mapped and denied (D), 2 mapped and
+ * allowed (V: the rule broken), 3 not mapped and allowed (a), 4 not mapped and denied (d), 5
+ * anything else (E).
+ */
+static int forkmap_child(struct forkmap *fm, const char *uuid2, const char *node2)
+{
+	struct slot s = { .group_fd = -1, .device_fd = -1, .path_fd = -1 };
+	const char *step;
+	char details[512];
+	int mapped, err, fd;
+
+	while (!__atomic_load_n(&fm->mapped, __ATOMIC_ACQUIRE))
+		sched_yield();
+	if (fm->err || !fm->addr)
+		return 5;
+	/* an address the parent mapped after the copy is free here */
+	mapped = msync(fm->addr, MAP_LEN, MS_ASYNC) == 0;
+	/* the files it inherited are decided at use: only the mapping may reach the device */
+	for (fd = 3; fd < 1024; fd++)
+		close(fd);
+	container_fd = -1;
+	container_groups = 0;
+	iommu_name = NULL;
+	err = -vfio_open(&s, uuid2, node2, 1, &step, details, sizeof(details));
+	if (mapped)
+		return err == EPERM ? 1 : err == 0 ? 2 : 5;
+	return err == 0 ? 3 : err == EPERM ? 4 : 5;
+}
+
+/* One fd over a unix socket, with SCM_RIGHTS; -1 and errno on failure. */
+static int fd_send(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, byte = 'f';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int fd_recv(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS || (msg.msg_flags & MSG_CTRUNC)) {
+		errno = EPERM;
+		return -1;
+	}
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/*
+ * forkmap's giver, a process of its own: it uses UUID's group to get a new device file for
+ * every byte it reads, and sends it back. A device file got so is unused: its receiver's
+ * first use of it is its own (a process that got it with VFIO_GROUP_GET_DEVICE_FD would hold
+ * the device already, through the group).
+ */
+static void forkmap_giver(int sock, const char *uuid, const char *node)
+{
+	struct slot s = { .group_fd = -1, .device_fd = -1, .path_fd = -1 };
+	char details[512], byte;
+	const char *step;
+	int fd;
+
+	if (vfio_open(&s, uuid, node, 0, &step, details, sizeof(details)) ||
+	    group_attach(&s, &step))
+		_exit(1);
+	while (read(sock, &byte, 1) == 1) {
+		fd = ioctl(s.group_fd, VFIO_GROUP_GET_DEVICE_FD, uuid);
+		if (fd < 0 || fd_send(sock, fd))
+			_exit(1);
+		close(fd);
+	}
+	_exit(0);
+}
+
+/*
+ * forkmap:UUID:UUID2:ROUNDS:FDS: a fork racing the first mapping of a device by another thread.
+ * Each round the parent receives a new device file of UUID from its giver (forkmap_giver: a
+ * receipt, not a use), and it keeps FDS more open fds so that each fork spends a while copying
+ * its file table before it copies the memory.
+ * Each round the main thread forks while the mapping thread, a delay after the fork began,
+ * maps the device: its first use. The delays sweep the fork's length, measured first: the
+ * mapping lands before the fork read the holdings, between that read and the copy of the
+ * memory (the race), or after the copy. A child the mapping reached must be denied UUID2.
+ */
+static int op_forkmap(const char *arg, struct result *r)
+{
+	char a[4][PATH_MAX], uuid[PATH_MAX], node[PATH_MAX], uuid2[PATH_MAX], node2[PATH_MAX];
+	long rounds, fds, i, done, fork_ns = 0, count[6] = { 0 }, raced = 0;
+	char trace[64] = "";
+	struct forkmap *fm;
+	struct rlimit rl;
+	struct timespec t0;
+	pthread_t t;
+	int err, null, status, k, sv[2];
+	pid_t pid, giver;
+
+	if (sscanf(arg, "%4095[^:]:%4095[^:]:%4095[^:]:%4095s", a[0], a[1], a[2], a[3]) != 4)
+		return EINVAL;
+	rounds = strtol(a[2], NULL, 10);
+	fds = strtol(a[3], NULL, 10);
+	if (rounds <= 0 || rounds >= (long)sizeof(trace) || fds < 0 || fds > 900000)
+		return EINVAL;
+	err = group_node(a[0], uuid, sizeof(uuid), node, sizeof(node));
+	if (!err)
+		err = group_node(a[1], uuid2, sizeof(uuid2), node2, sizeof(node2));
+	if (err) {
+		r->step = "sysfs";
+		return -err;
+	}
+	r->step = "giver";
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return errno;
+	fflush(stdout);
+	giver = fork();
+	if (giver < 0)
+		return errno;
+	if (giver == 0) {
+		close(sv[0]);
+		forkmap_giver(sv[1], uuid, node);
+	}
+	close(sv[1]);
+	r->step = "fds";
+	rl.rlim_cur = rl.rlim_max = fds + 4096;
+	if (fds && setrlimit(RLIMIT_NOFILE, &rl))
+		return errno;
+	null = open("/dev/null", O_RDONLY);
+	if (null < 0)
+		return errno;
+	for (i = 0; i < fds; i++)
+		if (dup2(null, 2048 + i) < 0)
+			return errno;
+	fm = mmap(NULL, sizeof(*fm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (fm == MAP_FAILED)
+		return errno;
+	memset(fm, 0, sizeof(*fm));
+	r->step = "calibrate";
+	fflush(stdout);
+	for (i = 0; i < 3; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		pid = fork();
+		if (pid < 0)
+			return errno;
+		if (pid == 0)
+			_exit(0);
+		fork_ns += elapsed_ns(&t0) / 3;
+		waitpid(pid, NULL, 0);
+	}
+	err = pthread_create(&t, NULL, mapper_main, fm);
+	if (err)
+		return err;
+	r->step = "rounds";
+	for (i = 0; i < rounds; i++) {
+		fm->device_fd = write(sv[0], "g", 1) == 1 ? fd_recv(sv[0]) : -1;
+		if (fm->device_fd < 0) {
+			err = errno;
+			r->step = "receive";
+			break;
+		}
+		fm->mapped = 0;
+		fm->addr = NULL;
+		/* 0 to 110% of a fork, in tenths */
+		fm->delay_ns = fork_ns * (i % 12) / 10;
+		__atomic_store_n(&fm->round, (int)i + 1, __ATOMIC_RELEASE);
+		pid = fork();
+		if (pid == 0)
+			_exit(forkmap_child(fm, uuid2, node2));
+		if (pid < 0) {
+			err = errno;
+			break;
+		}
+		k = waitpid(pid, &status, 0) == pid && WIFEXITED(status) ? WEXITSTATUS(status) : 5;
+		k = k < 1 || k > 5 ? 5 : k;
+		count[k]++;
+		trace[i] = "?DVadE"[k];
+		if (k == 1 && i % 12)
+			raced++;
+		while (!__atomic_load_n(&fm->mapped, __ATOMIC_ACQUIRE))
+			sched_yield();
+		if (fm->addr)
+			munmap(fm->addr, MAP_LEN);
+		close(fm->device_fd);
+	}
+	done = i;
+	__atomic_store_n(&fm->round, -1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	for (i = 0; i < fds; i++)
+		close(2048 + i);
+	close(null);
+	close(sv[0]);
+	waitpid(giver, NULL, 0);
+	munmap(fm, sizeof(*fm));
+	snprintf(r->details, sizeof(r->details),
+		 "rounds=%ld fork_us=%ld mapped_denied=%ld raced=%ld violations=%ld "
+		 "unmapped_allowed=%ld unmapped_denied=%ld errors=%ld trace=%s",
+		 done, fork_ns / 1000, count[1], raced, count[2], count[3], count[4], count[5],
+		 trace);
+	if (err)
+		return err;
+	r->step = count[2] ? "violation" : count[5] ? "child" : NULL;
+	return count[2] ? EPERM : count[5] ? EIO : 0;
 }
 
 static int op_openpath(const char *path, struct result *r)
@@ -2151,6 +2455,10 @@ static int run_op(char *tok)
 		ret = op_sleep(arg);
 	else if (!strcmp(op, "race"))
 		ret = op_race(arg, &r);
+	else if (!strcmp(op, "thread"))
+		ret = op_thread(&r);
+	else if (!strcmp(op, "forkmap"))
+		ret = op_forkmap(arg, &r);
 	else if (!strcmp(op, "thread-open"))
 		ret = op_thread_group(arg, &r);
 	else if (!strcmp(op, "churn"))

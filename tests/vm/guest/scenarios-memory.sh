@@ -8,6 +8,8 @@ SCENARIOS+=(
 	vm-child-uses-nothing
 	adoption-of-mappings
 	fork-raced-mapping-adopted
+	fork-racing-first-mapping
+	fork-unsettled-until-read
 	receipt-is-not-use
 	holders-fork-flood
 	lost-request-released
@@ -56,10 +58,9 @@ sc_adoption_of_mappings() {
 	pass
 }
 
-# A fork reads its parent's holdings before it copies the parent's memory, so a first mapping
-# racing the fork can reach the child unheld. Made certain here by removing task_alloc's link
-# (the child inherits nothing, as if the race were won every time): the child has S1's mapping
-# and no fd of it; a release pass adopts the mapping, and the child is denied S2.
+# A mapping no fork handed on is adopted by the release pass. task_alloc's link is removed, so
+# that the child inherits nothing from a parent that holds S1 only by a mapping: the child has
+# S1's mapping and no fd of it; the next pass adopts the mapping, and the child is denied S2.
 sc_fork_raced_mapping_adopted() {
 	local p c
 	need_pool
@@ -184,6 +185,64 @@ sc_device_fd_closed_at_once() {
 	expect_client "device fds closed at once" "closerace:${S[1]}:${MDG_CLOSE_ROUNDS:-3000}"
 	expect_map_empty files
 	expect_map_empty holders
+	svc_finish
+	pass
+}
+
+# value KEY FILE: the value of KEY=VALUE on the client's lines in FILE.
+value() {
+	sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$2" | head -n 1
+}
+
+# A fork reads its parent's holdings before the kernel copies the parent's memory: a first
+# mapping by another thread in between reaches the child while the inheritance lacks it. The
+# client sweeps the mapping's moment across the fork (made long by 65,536 open fds), and every
+# child the mapping reached must be denied S2. The sweep must have hit the race (a mapping
+# after the fork began that reached the child) and its far side (no mapping, S2 allowed).
+sc_fork_racing_first_mapping() {
+	local out
+	need_pool
+	svc_start
+	expect_client "fork racing a first mapping" "forkmap:${S[1]}:${S[2]}:48:65536"
+	out=$WORK/client.$nclient.out
+	info "fork-racing-first-mapping: $(grep -o 'rounds=.*' "$out")"
+	[ "$(value raced "$out")" -gt 0 ] || fail "no round mapped the device during the fork"
+	[ "$(value unmapped_allowed "$out")" -gt 0 ] || fail "no round mapped after the fork"
+	expect_logged "device=${S[2]}" rule=restricted-device action=deny
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+# When the fork tracepoint is skipped, nothing vouches for a copy made while another thread
+# could map a device: the child of a parent with two threads is unsettled, its uses fail
+# closed (rule=unsettled) until a release pass has read its mappings, and are decided after.
+# Then the race itself, with no tracepoint: no child the mapping reached gets S2.
+sc_fork_unsettled_until_read() {
+	local c
+	need_pool
+	svc_start
+	unpin_link link_process_fork
+	rm -f "$WORK"/{child,denied,go,done,end}
+	client_bg p "thread:" "fork:$WORK/child" "open:${S[2]}=EPERM" "touch:$WORK/denied" \
+		"wait:$WORK/go" "open:${S[2]}" "touch:$WORK/done" "wait:$WORK/end"
+	bg_child c "$WORK/child"
+	client_wait p
+	wait_file "$WORK/denied"
+	expect_logged "tgid=$c" "device=${S[2]}" rule=unsettled action=deny
+	jq_status "any(.holders[]; .tgid == $c and .unsettled == false)"
+	touch "$WORK/go"
+	wait_file "$WORK/done"
+	holds "$c" "${S[2]}"
+	touch "$WORK/end"
+	wait_gone "$c"
+	expect_bg_clean p
+	expect_client "fork racing a first mapping, no tracepoint" \
+		"forkmap:${S[1]}:${S[2]}:24:65536"
+	expect_logged "device=${S[2]}" rule=unsettled action=deny
+	expect_map_empty holders
+	expect_map_empty files
 	svc_finish
 	pass
 }
