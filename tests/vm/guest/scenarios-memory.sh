@@ -203,7 +203,7 @@ sc_fork_racing_first_mapping() {
 	local out
 	need_pool
 	svc_start
-	expect_client "fork racing a first mapping" "forkmap:${S[1]}:${S[2]}:48:65536"
+	expect_client "fork racing a first mapping" "forkmap:${S[1]}:${S[2]}:96:65536"
 	out=$WORK/client.$nclient.out
 	info "fork-racing-first-mapping: $(grep -o 'rounds=.*' "$out")"
 	[ "$(value raced "$out")" -gt 0 ] || fail "no round mapped the device during the fork"
