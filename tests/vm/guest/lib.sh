@@ -184,29 +184,22 @@ client_wait() {
 	fail "client $name: $(grep -m 2 UNEXPECTED "$WORK/bg.$name.out" | tr '\n' ';') (exit $rc)"
 }
 
-# svc_start [POLICY OPTION]...: mdevguard run in the background, ready when status says so.
-svc_start() {
-	local deadline rc ready_timeout=${MDG_READY_TIMEOUT:-120}
-	[ -x "$MDG_BIN" ] || fail "mdevguard not built: $MDG_BIN is missing"
-	# mdevguard reads VFIO's and the mdev core's structures: those modules come first
-	need_fixture
-	SVC_LOG=$WORK/mdevguard.log
-	log "mdevguard run $* --log-format text"
-	"$MDG_BIN" run "$@" --log-format text >"$SVC_LOG" 2>&1 &
-	SVC_PID=$!
+# svc_ready PID LOG: the service PID, writing to LOG, is ready when status says so.
+svc_ready() {
+	local pid=$1 out=$2 deadline rc ready_timeout=${MDG_READY_TIMEOUT:-120}
 	# loading means verifying the program under TCG: allow for it (MDG_READY_TIMEOUT)
 	deadline=$((SECONDS + ready_timeout))
 	until timeout 10 "$MDG_BIN" status >"$WORK/status.out" 2>&1; do
-		if ! kill -0 "$SVC_PID" 2>/dev/null; then
+		if ! kill -0 "$pid" 2>/dev/null; then
 			rc=0
-			wait "$SVC_PID" || rc=$?
+			wait "$pid" || rc=$?
 			SVC_PID=
-			sed 's/^/MDG-SVC /' "$SVC_LOG" | tail -n 200
+			sed 's/^/MDG-SVC /' "$out" | tail -n 200
 			fail "mdevguard run exited with $rc before it was ready:" \
-				"$(tail -n 3 "$SVC_LOG" | tr '\n' ' ')"
+				"$(tail -n 3 "$out" | tr '\n' ' ')"
 		fi
 		if [ "$SECONDS" -ge "$deadline" ]; then
-			sed 's/^/MDG-SVC /' "$SVC_LOG" | tail -n 200
+			sed 's/^/MDG-SVC /' "$out" | tail -n 200
 			sed 's/^/MDG-STATUS /' "$WORK/status.out"
 		fi
 		[ "$SECONDS" -lt "$deadline" ] ||
@@ -214,12 +207,130 @@ svc_start() {
 				"$(tail -n 2 "$WORK/status.out" | tr '\n' ' ')"
 		sleep 0.2
 	done
-	log "mdevguard ready (pid $SVC_PID)"
+	log "mdevguard ready (pid $pid)"
 }
 
-# Stops the service; returns its exit status (SIGTERM must end it cleanly).
+# svc_start [POLICY OPTION]...: mdevguard run in the background, ready when status says so; or
+# the boot's shared service, for a scenario that may share it (shared_start).
+svc_start() {
+	[ -x "$MDG_BIN" ] || fail "mdevguard not built: $MDG_BIN is missing"
+	# mdevguard reads VFIO's and the mdev core's structures: those modules come first
+	need_fixture
+	if shares_service; then
+		shared_start "$@"
+		return
+	fi
+	SVC_LOG=$WORK/mdevguard.log
+	log "mdevguard run $* --log-format text"
+	"$MDG_BIN" run "$@" --log-format text >"$SVC_LOG" 2>&1 &
+	SVC_PID=$!
+	svc_ready "$SVC_PID" "$SVC_LOG"
+}
+
+# ---- one service per boot -------------------------------------------------------------------
+# A scenario whose subject is a decision, a hook, an inheritance or a release, not the service,
+# is listed in SHARED_SERVICE by its file: it shares one service with the scenarios before it
+# that have the same options. The first starts it, in the background of the boot; the runner
+# stops it before a scenario that is not listed, and at the end. Its log is the service's own
+# from the scenario's start on. A scenario ends with both maps empty once its processes are
+# gone (shared_clean), or fails: no scenario can leave a leak for the next one to hide behind.
+# MDG_SHARE=0 gives every scenario a service of its own.
+SHARED_DIR=/tmp/mdg/shared
+SHARED=0
+SHARED_PID=
+SHARED_TAIL=
+
+shares_service() {
+	[ "${MDG_SHARE:-1}" = 1 ] && [ -z "${MDG_MAP_ENTRIES:-}${MDG_FAULT:-}" ] &&
+		[[ " ${SHARED_SERVICE[*]} " == *" ${MDG_SCENARIO:-} "* ]]
+}
+
+# The shared service's pid, when it runs.
+shared_pid() {
+	local pid
+	pid=$(cat "$SHARED_DIR/pid" 2>/dev/null) || return 1
+	kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+shared_start() {
+	local pid key="$*" from=0
+	if pid=$(shared_pid) && [ "$(cat "$SHARED_DIR/args")" = "$key" ]; then
+		log "mdevguard run $* (shared, pid $pid)"
+		from=$(stat -c %s "$SHARED_DIR/log")
+	else
+		shared_stop
+		mkdir -p "$SHARED_DIR"
+		log "mdevguard run $* --log-format text (shared)"
+		"$MDG_BIN" run "$@" --log-format text >"$SHARED_DIR/log" 2>&1 </dev/null &
+		pid=$!
+		echo "$pid" >"$SHARED_DIR/pid"
+		printf '%s' "$key" >"$SHARED_DIR/args"
+		svc_ready "$pid" "$SHARED_DIR/log"
+	fi
+	SHARED=1
+	SHARED_PID=$pid
+	# what the service writes from now on (from its start, when this scenario started it)
+	SVC_LOG=$WORK/mdevguard.log
+	: >"$SVC_LOG"
+	tail -c "+$((from + 1))" -F "$SHARED_DIR/log" >>"$SVC_LOG" \
+		2>"$WORK/tail.err" &
+	SHARED_TAIL=$!
+}
+
+# Stops the shared service, if it runs; its pins go with it.
+shared_stop() {
+	local pid i
+	pid=$(shared_pid) || { rm -rf "$SHARED_DIR"; return 0; }
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	rm -rf "$SHARED_DIR"
+	timeout 20 "$MDG_BIN" unload >/dev/null 2>&1 || true
+}
+
+# map_empty NAME: the pinned map NAME is empty within 5 s.
+map_empty() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$("$BPFTOOL" -j map dump pinned "$PIN_DIR/$1" 2>/dev/null | tr -d ' \n')" = "[]" ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The end of a scenario on the shared service: its processes are gone, and with them every
+# record they made. Otherwise the scenario fails, and the service goes with it.
+shared_clean() {
+	local m left=
+	[ "$SHARED" = 1 ] || return 0
+	for m in holders files; do
+		map_empty "$m" || left+=" the $m map is not empty;"
+	done
+	if ! kill -0 "$SHARED_PID" 2>/dev/null; then
+		left+=" the shared service is gone;"
+	fi
+	if ! kill -0 "$SHARED_TAIL" 2>/dev/null; then
+		left+=" its log's follower died ($(head -c 200 "$WORK/tail.err"));"
+	fi
+	kill "$SHARED_TAIL" 2>/dev/null
+	if [ -n "$left" ] || [ "$(head -c 4 "$RESULT_FILE" 2>/dev/null)" != PASS ]; then
+		shared_stop
+	fi
+	[ -z "$left" ] && return 0
+	if [ "$(head -c 4 "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
+		printf 'FAIL at its end:%s\n' "$left" >"$RESULT_FILE"
+	fi
+}
+
+# Stops the service; returns its exit status (SIGTERM must end it cleanly). The shared service
+# is the runner's to stop.
 svc_stop() {
 	local rc=0 i
+	[ "$SHARED" = 1 ] && return 0
 	[ -n "$SVC_PID" ] || return 0
 	kill -TERM "$SVC_PID" 2>/dev/null || true
 	for ((i = 0; i < 100; i++)); do
@@ -236,9 +347,14 @@ svc_stop() {
 	return "$rc"
 }
 
-# The end of a scenario that started the service: SIGTERM must stop it with status 0.
+# The end of a scenario that started the service: SIGTERM must stop it with status 0. The
+# shared service must still be running.
 svc_finish() {
 	local rc=0
+	if [ "$SHARED" = 1 ]; then
+		kill -0 "$SHARED_PID" 2>/dev/null || fail "the shared service exited during the scenario"
+		return 0
+	fi
 	svc_stop || rc=$?
 	[ "$rc" -eq 0 ] || fail "mdevguard exited with $rc on SIGTERM"
 }
@@ -285,6 +401,7 @@ expect_logged() {
 expect_no_denial_logged() {
 	local u
 	sleep 1
+	[ -f "$SVC_LOG" ] || fail "no service log at $SVC_LOG"
 	if [ "$#" -eq 0 ]; then
 		if grep -qE '(^| )action=(deny|would-deny)( |$)' "$SVC_LOG"; then
 			fail "unexpected denial logged: $(grep -m 1 -E 'action=' "$SVC_LOG")"
@@ -319,9 +436,14 @@ scenario_cleanup() {
 	for pid in "${BG_PIDS[@]}"; do
 		kill -KILL "$pid" 2>/dev/null || true
 	done
+	# reaped, so that their records go (those of this shell; init reaps the others)
+	for pid in "${BG_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
 	svc_stop >/dev/null 2>&1 || true
 	for u in "${TRANSIENT_MDEVS[@]}"; do
 		[ -d "$MDEV_DEVICES/$u" ] && echo 1 >"$MDEV_DEVICES/$u/remove" 2>/dev/null
 	done
+	shared_clean
 	return 0
 }

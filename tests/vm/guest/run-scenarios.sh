@@ -8,8 +8,10 @@
 #
 # Environment: MDG_SERIES, MDG_KVER, MDG_MODROOT (root for modprobe -d), MDG_BUILD_DIR,
 # MDG_SRC_DIR, MDG_FIXTURE_KO, MDG_SCENARIOS (names or globs, space or comma separated; empty
-# for all), MDG_SCENARIO_TIMEOUT (seconds per scenario, default 180), MDG_READY_TIMEOUT
-# (seconds for mdevguard status to succeed, default 120).
+# for all), MDG_ONCE (0: leave out the user-space-only scenarios, ONCE; default 1),
+# MDG_QUICK (1: the inner loop's plan), MDG_SCENARIO_TIMEOUT (seconds per scenario, default
+# 180), MDG_READY_TIMEOUT (seconds for mdevguard status to succeed, default 120), MDG_SHARE (0:
+# a service per scenario, lib.sh).
 #
 # Console protocol: MDG-PLAN n names..., MDG-PROGRESS i n name, MDG-RESULT PASS|FAIL name
 # [reason], MDG-TIME name seconds, MDG-INFO text, MDG-LOG name | line (log of a failed
@@ -52,8 +54,26 @@ SCENARIOS=(
 	physical-vfio-pci
 	race-32x500
 )
+# Those that share the boot's service (lib.sh, "one service per boot"): about a decision, not
+# about the service.
+SHARED_SERVICE=(
+	one-restricted-allowed
+	two-restricted-denied
+	restricted-unrestricted-denied
+	restricted-unrestricted-per-type-allowed
+	per-type-different-types-allowed
+	per-type-same-type-denied
+	two-unrestricted-allowed
+	two-processes-allowed
+	close-then-open-allowed
+	reopen-ebusy-not-denied
+	non-mdev-unaffected
+	hotplug-create-denied
+	race-32x500
+	maps-empty
+)
 # Scenarios of the service's lifetime and of the operator's view live in their own files; each
-# defines its sc_* functions and appends its names to SCENARIOS.
+# defines its sc_* functions and appends its names to SCENARIOS (and to SHARED_SERVICE).
 # shellcheck source=scenarios-lifetime.sh
 source "$here/scenarios-lifetime.sh"
 # shellcheck source=scenarios-memory.sh
@@ -71,6 +91,40 @@ SCENARIOS+=(
 	# last, so that it sees everything the others did to the kernel
 	kernel-log-clean
 )
+# Scenarios whose subject is user space alone (configuration and its reload, the pins' ABI,
+# the log's formats, the tools' output): the kernel under them changes nothing they check. A
+# full run gives them one kernel (MDG_ONCE=1, chosen by tests/vm/run.sh); every other scenario
+# runs on every kernel.
+ONCE=(
+	reload-failure-keeps-policy
+	sighup-reload
+	version-skew
+	events-text
+	events-json
+	denial-names-vm
+	status-human
+	status-json
+	metrics
+	list-check
+	bad-input
+	demo
+)
+# The inner loop (tests/run.sh --quick) leaves out the fault matrix and the bench too: their
+# subject is the service under faults, and the cost.
+# It runs the scenarios whose length is their load with less of it (the same steps): the churn
+# of releases-under-load for 8 s instead of 20, adoption-churn's 2 rounds instead of 5.
+if [ "${MDG_QUICK:-0}" = 1 ]; then
+	: "${MDG_LOAD_SEC:=8}" "${MDG_CHURN_ROUNDS:=2}"
+fi
+: "${MDG_LOAD_SEC:=20}" "${MDG_CHURN_ROUNDS:=5}"
+if [ "${MDG_QUICK:-0}" = 1 ] && [ "${MDG_LIST_ALL:-0}" != 1 ]; then
+	mapfile -t SCENARIOS < <(printf '%s\n' "${SCENARIOS[@]}" |
+		grep -vE '^(fault-.*|asan-service|bench)$')
+fi
+if [ "${MDG_ONCE:-1}" != 1 ] && [ "${MDG_LIST_ALL:-0}" != 1 ]; then
+	mapfile -t SCENARIOS < <(printf '%s\n' "${SCENARIOS[@]}" |
+		grep -vxF -f <(printf '%s\n' "${ONCE[@]}"))
+fi
 # shellcheck source=scenarios-systemd.sh
 source "$here/scenarios-systemd.sh"
 # The systemd series (systemd as PID 1, the package installed) runs its own scenarios only.
@@ -87,7 +141,33 @@ scenario_timeout() {
 	esac
 }
 
+# The plan, for sharing (lib.sh): the scenarios that share the service run together, after the
+# others that come before the first of them, grouped by the options they start it with (so
+# that it starts once per group); the rest follow in their order.
+sharing_order() {
+	local name key seen=0
+	local -a before=() after=() shared=()
+	while read -r name; do
+		if [[ " ${SHARED_SERVICE[*]} " == *" $name "* ]] && [ "${MDG_SHARE:-1}" = 1 ]; then
+			seen=1
+			key=$(declare -f "sc_${name//-/_}" | grep -m 1 -o 'svc_start.*' || true)
+			shared+=("$key|$name")
+		elif [ "$seen" = 0 ]; then
+			before+=("$name")
+		else
+			after+=("$name")
+		fi
+	done
+	printf '%s\n' "${before[@]}"
+	[ ${#shared[@]} -eq 0 ] || printf '%s\n' "${shared[@]}" | sort -s -t '|' -k1,1 | cut -d '|' -f 2
+	printf '%s\n' "${after[@]}"
+}
+
 selected() {
+	selected_names | sharing_order | grep .
+}
+
+selected_names() {
 	local name pat
 	if [ -z "$MDG_SCENARIOS" ]; then
 		printf '%s\n' "${SCENARIOS[@]}"
@@ -631,6 +711,7 @@ sc_kernel_log_clean() {
 
 run_one() {
 	local name=$1 fn
+	MDG_SCENARIO=$name
 	fn=sc_${name//-/_}
 	declare -F "$fn" >/dev/null || fail "no such scenario: $name"
 	trap scenario_cleanup EXIT
@@ -648,6 +729,8 @@ run_all() {
 	for name in "${names[@]}"; do
 		i=$((i + 1))
 		echo "MDG-PROGRESS $i $n $name"
+		# the shared service, for the scenarios listed in SHARED_SERVICE only
+		MDG_SCENARIO=$name shares_service || shared_stop
 		dir=/tmp/mdg/$name
 		rm -rf "$dir"
 		mkdir -p "$dir"
@@ -678,10 +761,11 @@ run_all() {
 		# a scenario killed by its timeout may leave the service's pins behind (under systemd
 		# the installed service owns them, and the next scenario goes on from there)
 		if [ "${MDG_SERIES:-}" != systemd ] && [ -d /sys/fs/bpf/mdevguard ] &&
-			[ -x "$MDG_BUILD_DIR/mdevguard" ]; then
+			[ -x "$MDG_BUILD_DIR/mdevguard" ] && ! shared_pid >/dev/null; then
 			timeout 20 "$MDG_BUILD_DIR/mdevguard" unload >/dev/null 2>&1 || true
 		fi
 	done
+	shared_stop
 	echo "MDG-DONE passed=$((n - failed)) failed=$failed"
 	[ "$failed" -eq 0 ]
 }
@@ -700,6 +784,8 @@ case ${1:-} in
 	run_one "$2"
 	;;
 "")
+	# shellcheck source=lib.sh
+	source "$here/lib.sh"
 	run_all
 	;;
 *)

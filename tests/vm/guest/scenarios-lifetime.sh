@@ -16,7 +16,6 @@ SCENARIOS+=(
 	releases-under-load
 	pidfd-getfd-transfer
 	pidfd-getfd-refused
-	daemon-model
 	io-uring-msg-ring
 	pid-reuse
 	thread-exit-keeps-holding
@@ -29,6 +28,23 @@ SCENARIOS+=(
 	hotplug-remove
 	sighup-reload
 	unload
+)
+# these share the boot's service (lib.sh)
+SHARED_SERVICE+=(
+	open-is-not-use
+	closegroup-keeps-holding
+	io-and-mmap
+	fork-inherit
+	dup-keeps-holding
+	scm-rights-hand-off
+	device-fd-passing
+	scm-rights-refused
+	releases-under-load
+	pidfd-getfd-transfer
+	pidfd-getfd-refused
+	io-uring-msg-ring
+	pid-reuse
+	thread-exit-keeps-holding
 )
 
 # wait_file FILE [SEC]: a client's signal.
@@ -366,7 +382,7 @@ sc_releases_under_load() {
 	local how=([1]= [2]= [3]=:0:map [4]=:0:map [5]=:0:mapfork [6]=:0:mapfork)
 	for i in 1 2 3 4 5 6; do
 		# EBUSY: a group's last close can still be in progress at the next open
-		client_bg "c$i" "churn:${S[i]}:${MDG_LOAD_SEC:-20}${how[i]}=any"
+		client_bg "c$i" "churn:${S[i]}:${MDG_LOAD_SEC}${how[i]}=any"
 	done
 	for i in 1 2 3 4 5 6; do
 		client_wait "c$i"
@@ -604,7 +620,8 @@ sc_adoption_churn() {
 	local a round
 	need_pool
 	[ ! -e "$PIN_DIR" ] || fail "$PIN_DIR left over by an earlier scenario"
-	for round in 1 2 3 4 5; do
+	# two rounds in the inner loop (tests/run.sh --quick)
+	for ((round = 1; round <= ${MDG_CHURN_ROUNDS}; round++)); do
 		rm -f "$WORK/bg.a.out"
 		client_bg a "churn:${S[1]}:120:2"
 		a=$BG_PID_a

@@ -15,6 +15,14 @@ SCENARIOS+=(
 	lost-request-released
 	device-fd-closed-at-once
 )
+# these share the boot's service (lib.sh)
+SHARED_SERVICE+=(
+	vm-child-uses-nothing
+	fork-racing-first-mapping
+	receipt-is-not-use
+	holders-fork-flood
+	device-fd-closed-at-once
+)
 
 # A child that shares its parent's memory (vfork, as posix_spawn makes it, or a long-lived
 # CLONE_VM sibling) would map a device into the parent's memory and leave it there: it may use

@@ -16,6 +16,11 @@ SCENARIOS+=(
 	bad-input
 	demo
 )
+# these share the boot's service (lib.sh)
+SHARED_SERVICE+=(
+	bpftool-dump
+	list-check
+)
 
 PY=${PY:-/usr/bin/python3}
 
