@@ -6,10 +6,18 @@
 # VFIO cdev and IOMMUFD (BPF LSM enforcement is proven there).
 # Ends with "N passed, N failed".
 # Usage: tests/run.sh [BUILD_DIR]        MDG_VM=0 skips the VM suite (say so loudly).
+#        tests/run.sh --quick [BUILD_DIR]  the inner loop: the build, the unit tests and 6.12's
+#                                        kernel-side scenarios over two guests (tests/vm/run.sh
+#                                        --quick); not what CI runs
 #        MDG_FUZZ_SECONDS=N: seconds per fuzz harness (default 15; tests/fuzz/run.sh for longer)
 set -uo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
+quick=0
+if [ "${1:-}" = --quick ]; then
+	quick=1
+	shift
+fi
 build=${1:-$src/build}
 passed=0
 failed=0
@@ -27,7 +35,7 @@ timed build
 
 # The VM suite's own kernel (tests/vm/build-kernel.sh) is the longest step of a cold run: it
 # starts now, beside the host tests, and the VM suite finds it built or waits for it (a lock).
-if [ "${MDG_VM:-1}" != "0" ]; then
+if [ "${MDG_VM:-1}" != "0" ] && [ "$quick" = 0 ]; then
 	mkdir -p "$build/vm"
 	echo "[tests] building the cdev kernel in the background (log: $build/vm/build-kernel-early.log)"
 	nice -n 10 bash "$src/tests/vm/build-kernel.sh" >"$build/vm/build-kernel-early.log" 2>&1 &
@@ -67,6 +75,20 @@ count_log() {
 		count "$1" "$2" 0 1
 	fi
 }
+
+if [ "$quick" = 1 ]; then
+	echo "[tests] quick: VM suite, 6.12's kernel-side scenarios"
+	vm_log=$build/vm-quick.log
+	bash "$src/tests/vm/run.sh" "$build" --quick 2>&1 | tee "$vm_log"
+	vm_rc=${PIPESTATUS[0]}
+	count_log vm "$vm_rc" "$vm_log"
+	timed vm
+	echo "[tests] wall time of each stage (s), $SECONDS in all:"
+	printf '  %s\n' "${stages[@]}"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+fi
 
 echo "[tests] unit tests under ASan and UBSan"
 san_log=$build/sanitize.log

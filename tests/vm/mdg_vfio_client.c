@@ -1393,7 +1393,7 @@ static int op_forkmap(const char *arg, struct result *r)
 {
 	char a[4][PATH_MAX], uuid[PATH_MAX], node[PATH_MAX], uuid2[PATH_MAX], node2[PATH_MAX];
 	long rounds, fds, i, done, fork_ns = 0, count[6] = { 0 }, raced = 0;
-	char trace[64] = "";
+	char trace[256] = "";
 	struct forkmap *fm;
 	struct rlimit rl;
 	struct timespec t0;

@@ -12,6 +12,7 @@ vm_src=$src_dir/tests/vm
 usage() {
 	cat <<EOF
 usage: $0 BUILD_DIR [--kernel 6.1|6.12|cdev]... [--scenario NAME|GLOB]... [--timeout SEC]
+                 [--shards N] [--quick]
        $0 --list
 
 Boots Debian's newest 6.1 and 6.12 kernels and the suite's own kernel with IOMMUFD and the VFIO
@@ -24,9 +25,15 @@ BUILD_DIR/mdevguard and BUILD_DIR/tests/vm/mdg-vfio-client.
   --scenario NAME     run only these scenarios (names or globs); repeatable; default all
   --timeout SEC       host-side limit per kernel boot (default 120 s + 45 s per scenario,
                       env MDG_VM_TIMEOUT)
+  --shards N          split each kernel's scenarios over N guests (not systemd's; env
+                      MDG_VM_SHARDS, default the number of cores, at most 9); as many
+                      guests run at once as there are cores (MDG_VM_JOBS), the longest first
+  --quick             the inner loop: 6.12's kernel-side scenarios (not those of user space
+                      alone, the fault matrix or the bench) over two guests
   --list              print the scenario names and exit
 
-Console logs: BUILD_DIR/vm/<series>/console.log. Exit status 0 only if every scenario passed.
+Console logs: BUILD_DIR/vm/<guest>/console.log, a guest being a kernel series, or SERIES-K
+for its K-th shard. Exit status 0 only if every scenario passed.
 EOF
 }
 
@@ -49,8 +56,22 @@ parse_args() {
 	# once died at boot on an int3 left by the kernel's cross-CPU code patching (a TCG hazard).
 	accel=${MDG_VM_ACCEL:-tcg,thread=single}
 	boot_watchdog=${MDG_VM_BOOT_WATCHDOG:-90}
+	shards=${MDG_VM_SHARDS:-$(nproc)}
+	[ "$shards" -le 9 ] 2>/dev/null || shards=9
+	quick=0
 	while [ $# -gt 0 ]; do
 		case $1 in
+		--shards)
+			if [ $# -lt 2 ] || ! [[ $2 =~ ^[1-9]$ ]]; then
+				die "--shards needs a number from 1 to 9"
+			fi
+			shards=$2
+			shift 2
+			;;
+		--quick)
+			quick=1
+			shift
+			;;
 		--kernel)
 			[ $# -ge 2 ] || die "--kernel needs 6.1, 6.12, systemd or cdev"
 			case $2 in
@@ -93,6 +114,12 @@ parse_args() {
 	[ -n "$build_dir" ] || { usage >&2; exit 2; }
 	[ -d "$build_dir" ] || die "BUILD_DIR $build_dir does not exist: run cmake --build first"
 	build_dir=$(cd "$build_dir" && pwd)
+	[[ $shards =~ ^[1-9]$ ]] || die "MDG_VM_SHARDS=$shards: a number from 1 to 9"
+	if [ "$quick" = 1 ]; then
+		[ ${#kernels[@]} -eq 0 ] || die "--quick chooses its kernel (6.12)"
+		kernels=(6.12)
+		[ -n "${MDG_VM_SHARDS:-}" ] || shards=2
+	fi
 	[ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12 systemd cdev)
 	case $build_dir in
 	/proc/* | /sys/* | /dev/*) die "BUILD_DIR must be on a disk the guest can see over 9p" ;;
@@ -127,13 +154,20 @@ preflight() {
 		done <<<"$known"
 		[ "$matched" -eq 1 ] || die "--scenario $pat matches no scenario (see --list)"
 	done
+	# the user-space-only scenarios on one kernel: 6.1, whose plan is the shortest, if it boots
+	once_series=
+	[ "$quick" = 1 ] ||
+		for series in 6.1 6.12 cdev; do
+			[[ " ${kernels[*]} " == *" $series "* ]] && { once_series=$series; break; }
+		done
 	# the cdev scenarios are planned for the kernel that has the cdev only
 	declare -gA plans
 	for series in "${kernels[@]}"; do
 		plans[$series]=$(MDG_SERIES=$series MDG_KERNEL_CDEV=$(has_cdev "$series") \
-			MDG_SCENARIOS=$scenario_filter \
+			MDG_ONCE=$(is_once "$series") MDG_QUICK=$quick MDG_SCENARIOS=$scenario_filter \
 			bash "$vm_src/guest/run-scenarios.sh" --list)
 	done
+	split_guests
 	# the service built with the sanitizers, for the scenario that runs it
 	if printf '%s\n' "${plans[@]}" | grep -qx asan-service; then
 		bash "$src_dir/tests/sanitize.sh" --build-only "$build_dir" ||
@@ -153,7 +187,13 @@ preflight() {
 		fi
 	fi
 	# only a guest whose kernel hangs should meet this: scenarios have their own limits
-	[ -n "$boot_timeout" ] || boot_timeout=$((120 + 45 * $(wc -l <<<"${plans[cdev]:-${plans[${kernels[0]}]}}")))
+	if [ -z "$boot_timeout" ]; then
+		boot_timeout=0
+		for guest in "${guests[@]}"; do
+			n=$((120 + 45 * $(wc -l <<<"${gplans[$guest]}")))
+			[ "$n" -le "$boot_timeout" ] || boot_timeout=$n
+		done
+	fi
 
 	vm_dir=$build_dir/vm
 	cache=$vm_dir/cache
@@ -164,6 +204,85 @@ preflight() {
 
 has_cdev() {
 	[ "$1" = cdev ] && echo 1 || echo 0
+}
+
+# The kernel series a guest boots: SERIES, or SERIES-K for its K-th shard.
+series_of() {
+	echo "${1%-[0-9]}"
+}
+
+# split_guests: the guests of the run (guests, in the kernels' order) and the plan of each
+# (gplans). A kernel split in shards deals its scenarios out longest first, each to the shard
+# with the least so far (their lengths from the last run's console logs, 10 s for one never
+# timed); every shard boots (boot) and checks the kernel it leaves behind (maps-empty,
+# kernel-log-clean). Each shard keeps the plan's order.
+split_guests() {
+	local series n k name t best
+	local -a plan load
+	local -A shard_of secs
+	declare -gA gplans
+	guests=()
+	for series in "${kernels[@]}"; do
+		n=$shards
+		[ "$series" != systemd ] || n=1
+		mapfile -t plan <<<"${plans[$series]}"
+		if [ "$n" -eq 1 ] || [ ${#plan[@]} -lt $((2 * n)) ]; then
+			guests+=("$series")
+			gplans[$series]=${plans[$series]}
+			continue
+		fi
+		for ((k = 1; k <= n; k++)); do
+			guests+=("$series$([ "$k" -eq 1 ] || echo "-$k")")
+			load[k]=0
+		done
+		secs=()
+		while read -r name t; do
+			secs[$name]=$t
+		done < <(cat "$build_dir/vm/$series"{,-[0-9]}/console.log 2>/dev/null |
+			awk '$1 == "MDG-TIME" { printf "%s %d\n", $2, $3 + 0.5 }')
+		shard_of=()
+		while read -r t name; do
+			best=1
+			for ((k = 2; k <= n; k++)); do
+				[ "${load[k]}" -lt "${load[best]}" ] && best=$k
+			done
+			shard_of[$name]=$best
+			load[best]=$((load[best] + t))
+		done < <(for name in "${plan[@]}"; do
+			case $name in
+			boot | maps-empty | kernel-log-clean) ;;
+			*) echo "${secs[$name]:-10} $name" ;;
+			esac
+		done | sort -k1,1nr -k2,2)
+		for name in "${plan[@]}"; do
+			case $name in
+			boot | maps-empty | kernel-log-clean)
+				for ((k = 1; k <= n; k++)); do
+					shard_add "$series" "$k" "$name"
+				done
+				;;
+			*) shard_add "$series" "${shard_of[$name]}" "$name" ;;
+			esac
+		done
+	done
+}
+
+shard_add() {
+	local guest=$1
+	[ "$2" -eq 1 ] || guest=$1-$2
+	gplans[$guest]+=${gplans[$guest]:+$'\n'}$3
+}
+
+# The guest's expected length in seconds: its last run's, or 10 s per scenario.
+estimate() {
+	local t
+	t=$(awk '$1 == "MDG-TIME" { s += $3 } END { if (s) printf "%d", s }' \
+		"$vm_dir/$1/console.log" 2>/dev/null || true)
+	echo "${t:-$((10 * $(wc -l <<<"${gplans[$1]}")))}"
+}
+
+is_once() {
+	[ "$1" = "$once_series" ] && echo 1 || echo 0
 }
 
 # The cdev kernel is built, not downloaded: started in the background at once (it takes about
@@ -353,8 +472,13 @@ initramfs_modules() {
 }
 
 build_initramfs() {
-	local series=$1 kver=$2 kroot=$3 stage ko name
-	stage=$vm_dir/$series/initramfs
+	local guest=$1 kver=$2 kroot=$3 stage ko name series filter
+	series=$(series_of "$guest")
+	filter=$scenario_filter
+	# a shard runs its own part of the plan
+	[ "$guest" = "$series" ] && [ "${plans[$series]}" = "${gplans[$guest]}" ] ||
+		filter=$(tr '\n' , <<<"${gplans[$guest]}")
+	stage=$vm_dir/$guest/initramfs
 	rm -rf "$stage"
 	mkdir -p "$stage/bin" "$stage/modules"
 	cp "$(command -v busybox)" "$stage/bin/busybox"
@@ -380,10 +504,12 @@ MDG_MODROOT='$kroot'
 MDG_BUILD_DIR='$build_dir'
 MDG_SRC_DIR='$src_dir'
 MDG_FIXTURE_KO='$vm_dir/$series/fixture/mdg_fixture.ko'
-MDG_SCENARIOS='$scenario_filter'
+MDG_SCENARIOS='$filter'
 MDG_SCENARIO_TIMEOUT='${MDG_SCENARIO_TIMEOUT:-180}'
 MDG_READY_TIMEOUT='${MDG_READY_TIMEOUT:-120}'
 MDG_KERNEL_CDEV='$(has_cdev "$series")'
+MDG_ONCE='$(is_once "$series")'
+MDG_QUICK='$quick'
 MDG_VERIFIER_LOG='${MDG_VERIFIER_LOG:-}'
 MDG_VERIFIER_GREP='${MDG_VERIFIER_GREP:-}'
 MDG_BENCH_ROUNDS='${MDG_BENCH_ROUNDS:-2}'
@@ -394,7 +520,7 @@ MDG_INIT='$([ "$series" = systemd ] && echo systemd)'
 MDG_DEB='$deb'
 EOF
 	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) \
-		>"$vm_dir/$series/initramfs.cpio"
+		>"$vm_dir/$guest/initramfs.cpio"
 }
 
 # The kernel's built-in LSM order, with bpf guaranteed: our lsm= replaces the default.
@@ -453,6 +579,8 @@ follow_console() {
 qemu_once() {
 	local series=$1 kver=$2 kroot=$3 console=$4 out lsm rc=0 wd qpid
 	out=$vm_dir/$series
+	# a shard boots its series' kernel
+	series=$(series_of "$series")
 	lsm=$(lsm_list "$kroot" "$kver")
 	rm -f "$out/qemu.pid" "$out/watchdog.fired"
 	: >"$console"
@@ -480,7 +608,7 @@ qemu_once() {
 	) &
 	wd=$!
 	tail -n +1 -s 0.2 -f --pid="$qpid" "$console" | tr -d '\r' |
-		follow_console "$series" "$out/results.live"
+		follow_console "${out##*/}" "$out/results.live"
 	wait "$qpid" || rc=$?
 	kill "$wd" 2>/dev/null || true
 	wait "$wd" 2>/dev/null || true
@@ -577,8 +705,20 @@ main() {
 
 	start=$SECONDS
 	booting=()
-	for series in "${kernels[@]}"; do
-		if [ "$series" = cdev ]; then
+	# The longest guests first, so that the two slots end together; the cdev kernel's last, as
+	# they may wait for its build.
+	mapfile -t order < <(for guest in "${guests[@]}"; do
+		printf '%d %d %s\n' "$([ "$(series_of "$guest")" = cdev ] && echo 1 || echo 0)" \
+			"$(estimate "$guest")" "$guest"
+	done | sort -k1,1n -k2,2nr | cut -d' ' -f3)
+	declare -A fixture_built
+	for guest in "${order[@]}"; do
+		series=$(series_of "$guest")
+		mkdir -p "$vm_dir/$guest"
+		# a series' own guest keeps what the kernels' preparation said of it
+		[ "$guest" = "$series" ] || rm -f "$vm_dir/$guest/qemu.rc" "$vm_dir/$guest/results"
+		if [ "$series" = cdev ] && [ -z "${kvers[cdev]:-}" ] &&
+			[ "$(cat "$vm_dir/cdev/qemu.rc" 2>/dev/null)" != unavailable ]; then
 			if wait_kernel_build; then
 				kvers[cdev]=$kver
 				kroots[cdev]=$kroot
@@ -587,12 +727,19 @@ main() {
 				echo unavailable >"$vm_dir/cdev/qemu.rc"
 			fi
 		fi
-		[ -n "${kvers[$series]:-}" ] && [ -n "${plans[$series]}" ] || continue
-		build_fixture "$series" "${kvers[$series]}" "${kroots[$series]}" \
-			"${kbuilds[$series]:-}" || true
-		build_initramfs "$series" "${kvers[$series]}" "${kroots[$series]}"
+		if [ -z "${kvers[$series]:-}" ]; then
+			echo unavailable >"$vm_dir/$guest/qemu.rc"
+			continue
+		fi
+		[ -n "${gplans[$guest]}" ] || continue
+		if [ -z "${fixture_built[$series]:-}" ]; then
+			build_fixture "$series" "${kvers[$series]}" "${kroots[$series]}" \
+				"${kbuilds[$series]:-}" || true
+			fixture_built[$series]=1
+		fi
+		build_initramfs "$guest" "${kvers[$series]}" "${kroots[$series]}"
 		boot_slot
-		boot "$series" "${kvers[$series]}" "${kroots[$series]}" &
+		boot "$guest" "${kvers[$series]}" "${kroots[$series]}" &
 		booting+=($!)
 	done
 	wait "${booting[@]}" 2>/dev/null || true
@@ -601,33 +748,35 @@ main() {
 	passed=0
 	failed=0
 	summary=()
-	for series in "${kernels[@]}"; do
-		[ -n "${plans[$series]}" ] || continue
-		qrc=$(cat "$vm_dir/$series/qemu.rc" 2>/dev/null || echo unavailable)
-		mapfile -t plan <<<"${plans[$series]}"
+	for guest in "${guests[@]}"; do
+		[ -n "${gplans[$guest]}" ] || continue
+		qrc=$(cat "$vm_dir/$guest/qemu.rc" 2>/dev/null || echo unavailable)
+		mapfile -t plan <<<"${gplans[$guest]}"
 		for name in "${plan[@]}"; do
 			line=
-			[ -f "$vm_dir/$series/results" ] &&
-				line=$(awk -v n="$name" '$2 == n { print; exit }' "$vm_dir/$series/results")
+			[ -f "$vm_dir/$guest/results" ] &&
+				line=$(awk -v n="$name" '$2 == n { print; exit }' "$vm_dir/$guest/results")
 			if [ -z "$line" ]; then
 				case $qrc in
-				unavailable) why="no $series kernel: download or unpacking failed (see above)" ;;
+				unavailable)
+					why="no $(series_of "$guest") kernel: download or unpacking failed (see above)"
+					;;
 				124 | 137) why="guest timed out (${boot_timeout} s) before it" ;;
-				125) why="kernel hung at boot 3 times (see $vm_dir/$series/console.attempt*.log)" ;;
-				*) why="guest stopped before it (qemu exit $qrc; see $vm_dir/$series/console.log)" ;;
+				125) why="kernel hung at boot 3 times (see $vm_dir/$guest/console.attempt*.log)" ;;
+				*) why="guest stopped before it (qemu exit $qrc; see $vm_dir/$guest/console.log)" ;;
 				esac
 				if [ "$qrc" != 125 ] && [ "$qrc" != unavailable ] &&
-					! grep -q '^MDG-PLAN' "$vm_dir/$series/console.log"; then
-					why="kernel did not boot to the scenarios (see $vm_dir/$series/console.log)"
+					! grep -q '^MDG-PLAN' "$vm_dir/$guest/console.log"; then
+					why="kernel did not boot to the scenarios (see $vm_dir/$guest/console.log)"
 				fi
 				line="FAIL $name $why"
 			fi
 			if [ "${line%% *}" = PASS ]; then
 				passed=$((passed + 1))
-				summary+=("PASS $series $name")
+				summary+=("PASS $guest $name")
 			else
 				failed=$((failed + 1))
-				summary+=("FAIL $series $name ${line#FAIL "$name" }")
+				summary+=("FAIL $guest $name ${line#FAIL "$name" }")
 			fi
 		done
 	done
