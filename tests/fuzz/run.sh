@@ -32,9 +32,9 @@ if ! grep -q '^MDG_FUZZ:BOOL=ON$' "$cache" 2>/dev/null ||
 		>"$build/configure.log" 2>&1 ||
 		{ cat "$build/configure.log"; fail "configure failed"; }
 fi
-# -j1: two cores, and another build may be running.
+# Every core: the kernel build that may run beside it is niced.
 echo "[fuzz] building the harnesses"
-cmake --build "$build" -j1 --target "${harnesses[@]}" >"$build/build.log" 2>&1 ||
+cmake --build "$build" -j"$(nproc)" --target "${harnesses[@]}" >"$build/build.log" 2>&1 ||
 	{ cat "$build/build.log"; fail "build failed"; }
 
 # The scan harness makes a tree per input: tmpfs is many times faster than a disk. A directory
@@ -49,19 +49,38 @@ export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 mkdir -p "$build/crashes" "$build/logs" "$build/corpus"
 crashed=0
-for h in "${harnesses[@]}"; do
+
+# fuzz H: one harness for $secs seconds; its exit status and time go to logs/H.rc.
+fuzz() {
+	local h=$1 corpus=$build/corpus/$1 log=$build/logs/$1.log start=$SECONDS rc=0
 	# A copy: the fuzzer adds what it finds to its corpus, never to the source tree's.
-	corpus=$build/corpus/$h
 	rm -rf "$corpus"
 	mkdir -p "$corpus"
-	cp "$src/tests/fuzz/corpus/$h/"* "$corpus/" || fail "$h: no seed corpus"
-	log=$build/logs/$h.log
-	start=$SECONDS
+	cp "$src/tests/fuzz/corpus/$h/"* "$corpus/" || { echo "seed 0" >"$build/logs/$h.rc"; return; }
 	TMPDIR=$scratch "$build/tests/fuzz/$h" -max_total_time="$secs" -rss_limit_mb=2048 \
 		-timeout=10 -detect_leaks=1 -print_final_stats=1 \
-		-artifact_prefix="$build/crashes/$h-" "$corpus" >"$log" 2>&1
-	rc=$?
-	took=$((SECONDS - start))
+		-artifact_prefix="$build/crashes/$h-" "$corpus" >"$log" 2>&1 || rc=$?
+	echo "$rc $((SECONDS - start))" >"$build/logs/$h.rc"
+}
+
+# As many harnesses at once as there are cores, each on its own; reported in their order.
+running=0
+for h in "${harnesses[@]}"; do
+	rm -f "$build/logs/$h.rc"
+	if [ "$running" -ge "$(nproc)" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	fuzz "$h" &
+	running=$((running + 1))
+done
+wait
+
+for h in "${harnesses[@]}"; do
+	log=$build/logs/$h.log
+	[ -s "$build/logs/$h.rc" ] || fail "$h: the harness did not run"
+	read -r rc took <"$build/logs/$h.rc"
+	[ "$rc" != seed ] || fail "$h: no seed corpus"
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
 	if [ -z "$execs" ]; then
 		# No final stats after a crash: the last status line counts the runs.
