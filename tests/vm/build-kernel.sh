@@ -90,11 +90,15 @@ if [ -n "$suite" ]; then
 else
 	ver=$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^  Candidate: //p' | grep -v '^(none)$' || true)
 fi
+frag_hash=$(sha256sum "$fragment" | cut -c1-12)
 if [ -z "$ver" ]; then
-	# no apt lists: the newest one built before, if any
+	# no apt lists: the newest one built before, from this fragment if any was
 	glob=$pkg
 	[ "$pkg" != newest ] || glob=linux-source-*
-	ready=$(ls -d "$cache_root"/${glob}_*/.ready 2>/dev/null | sort -V | tail -n 1 || true)
+	ready=$(ls -d "$cache_root"/${glob}_*-"$frag_hash"/.ready 2>/dev/null | sort -V | tail -n 1 ||
+		true)
+	[ -n "$ready" ] ||
+		ready=$(ls -d "$cache_root"/${glob}_*/.ready 2>/dev/null | sort -V | tail -n 1 || true)
 	hint=": apt-get update"
 	[ -z "$suite" ] || hint=" (see above)"
 	[ -n "$ready" ] || die "no $pkg ${suite:+in $suite }to be had and nothing cached under $cache_root$hint"
@@ -103,7 +107,7 @@ if [ -z "$ver" ]; then
 	cat "$dir/.ready"
 	exit 0
 fi
-key=${pkg}_${ver//:/%3a}-$(sha256sum "$fragment" | cut -c1-12)
+key=${pkg}_${ver//:/%3a}-$frag_hash
 dir=$cache_root/$key
 if [ -f "$dir/.ready" ]; then
 	say "cached: $dir"
