@@ -167,6 +167,7 @@ preflight() {
 			MDG_ONCE=$(is_once "$series") MDG_QUICK=$quick MDG_SCENARIOS=$scenario_filter \
 			bash "$vm_src/guest/run-scenarios.sh" --list)
 	done
+	load_secs
 	split_guests
 	# the service built with the sanitizers, for the scenario that runs it
 	if printf '%s\n' "${plans[@]}" | grep -qx asan-service; then
@@ -219,7 +220,7 @@ series_of() {
 split_guests() {
 	local series n k name t best
 	local -a plan load
-	local -A shard_of secs
+	local -A shard_of
 	declare -gA gplans
 	guests=()
 	for series in "${kernels[@]}"; do
@@ -235,11 +236,6 @@ split_guests() {
 			guests+=("$series$([ "$k" -eq 1 ] || echo "-$k")")
 			load[k]=0
 		done
-		secs=()
-		while read -r name t; do
-			secs[$name]=$t
-		done < <(cat "$build_dir/vm/$series"{,-[0-9]}/console.log 2>/dev/null |
-			awk '$1 == "MDG-TIME" { printf "%s %d\n", $2, $3 + 0.5 }')
 		shard_of=()
 		while read -r t name; do
 			best=1
@@ -251,7 +247,7 @@ split_guests() {
 		done < <(for name in "${plan[@]}"; do
 			case $name in
 			boot | maps-empty | kernel-log-clean) ;;
-			*) echo "${secs[$name]:-10} $name" ;;
+			*) echo "$(secs_of "$series" "$name") $name" ;;
 			esac
 		done | sort -k1,1nr -k2,2)
 		for name in "${plan[@]}"; do
@@ -273,12 +269,33 @@ shard_add() {
 	gplans[$guest]+=${gplans[$guest]:+$'\n'}$3
 }
 
-# The guest's expected length in seconds: its last run's, or 10 s per scenario.
+# How long a scenario takes on a series, in seconds: as in its last run here (the guests'
+# console logs), else as measured on a machine of the CI's kind (tests/vm/scenario-times),
+# else 10.
+declare -A known_secs
+load_secs() {
+	local series name t
+	for series in "${kernels[@]}"; do
+		while read -r name t; do
+			known_secs[$series/$name]=$t
+		done < <(awk -v s="$series" '$1 == s { print $2, $3 }' "$vm_src/scenario-times" \
+				2>/dev/null
+			cat "$build_dir/vm/$series"{,-[0-9]}/console.log 2>/dev/null |
+				awk '$1 == "MDG-TIME" { printf "%s %d\n", $2, $3 + 0.5 }')
+	done
+}
+
+secs_of() {
+	echo "${known_secs[$1/$2]:-10}"
+}
+
+# The guest's expected length in seconds.
 estimate() {
-	local t
-	t=$(awk '$1 == "MDG-TIME" { s += $3 } END { if (s) printf "%d", s }' \
-		"$vm_dir/$1/console.log" 2>/dev/null || true)
-	echo "${t:-$((10 * $(wc -l <<<"${gplans[$1]}")))}"
+	local name t=0
+	while read -r name; do
+		t=$((t + $(secs_of "$(series_of "$1")" "$name")))
+	done <<<"${gplans[$1]}"
+	echo "$t"
 }
 
 is_once() {
