@@ -229,7 +229,7 @@ svc_start() {
 
 # ---- one service per boot -------------------------------------------------------------------
 # A scenario whose subject is a decision, a hook, an inheritance or a release, not the service,
-# is listed in SHARED_SERVICE by its file: it shares one service with the scenarios before it
+# is written +NAME in its file's list (SHARED_SERVICE): it shares one service with those before it
 # that have the same options. The first starts it, in the background of the boot; the runner
 # stops it before a scenario that is not listed, and at the end. Its log is the service's own
 # from the scenario's start on. A scenario ends with both maps empty once its processes are
@@ -421,14 +421,9 @@ count_logged() {
 
 # A pinned per-process map must be empty once every client has exited (SPEC §3).
 expect_map_empty() {
-	local map=$PIN_DIR/$1 out i
-	for ((i = 0; i < 30; i++)); do
-		out=$("$BPFTOOL" -j map dump pinned "$map" 2>&1) ||
-			fail "bpftool map dump pinned $map: $out"
-		[ "$(echo "$out" | tr -d ' \n')" = "[]" ] && return 0
-		sleep 0.1
-	done
-	fail "$map not empty after every client exited: $(echo "$out" | head -c 300)"
+	map_empty "$1" ||
+		fail "$PIN_DIR/$1 not empty after every client exited:" \
+			"$("$BPFTOOL" -j map dump pinned "$PIN_DIR/$1" 2>&1 | head -c 300)"
 }
 
 scenario_cleanup() {

@@ -32,48 +32,32 @@ SCENARIOS=(
 	fixture-remove
 	# enforcement: SPEC §3 through mdevguard run
 	bpf-programs
-	one-restricted-allowed
-	two-restricted-denied
-	restricted-unrestricted-denied
-	restricted-unrestricted-per-type-allowed
-	per-type-different-types-allowed
-	per-type-same-type-denied
-	two-unrestricted-allowed
+	+one-restricted-allowed
+	+two-restricted-denied
+	+restricted-unrestricted-denied
+	+restricted-unrestricted-per-type-allowed
+	+per-type-different-types-allowed
+	+per-type-same-type-denied
+	+two-unrestricted-allowed
 	absent-unrestricted-allowed
 	absent-restricted-denied
 	malformed-fail-closed
-	two-processes-allowed
-	close-then-open-allowed
-	reopen-ebusy-not-denied
+	+two-processes-allowed
+	+close-then-open-allowed
+	+reopen-ebusy-not-denied
 	audit-would-deny
 	errno-ebusy
-	non-mdev-unaffected
-	hotplug-create-denied
+	+non-mdev-unaffected
+	+hotplug-create-denied
 	hotplug-window-200
 	reload-failure-keeps-policy
 	physical-vfio-pci
-	race-32x500
-)
-# Those that share the boot's service (lib.sh, "one service per boot"): about a decision, not
-# about the service.
-SHARED_SERVICE=(
-	one-restricted-allowed
-	two-restricted-denied
-	restricted-unrestricted-denied
-	restricted-unrestricted-per-type-allowed
-	per-type-different-types-allowed
-	per-type-same-type-denied
-	two-unrestricted-allowed
-	two-processes-allowed
-	close-then-open-allowed
-	reopen-ebusy-not-denied
-	non-mdev-unaffected
-	hotplug-create-denied
-	race-32x500
-	maps-empty
+	+race-32x500
 )
 # Scenarios of the service's lifetime and of the operator's view live in their own files; each
-# defines its sc_* functions and appends its names to SCENARIOS (and to SHARED_SERVICE).
+# defines its sc_* functions and appends its names to SCENARIOS. A name written +NAME is that
+# of a scenario about a decision, not about the service: it shares the boot's service (lib.sh,
+# "one service per boot").
 # shellcheck source=scenarios-lifetime.sh
 source "$here/scenarios-lifetime.sh"
 # shellcheck source=scenarios-memory.sh
@@ -87,10 +71,17 @@ source "$here/scenarios-faults.sh"
 # shellcheck source=scenarios-bench.sh
 source "$here/scenarios-bench.sh"
 SCENARIOS+=(
-	maps-empty
+	+maps-empty
 	# last, so that it sees everything the others did to the kernel
 	kernel-log-clean
 )
+SHARED_SERVICE=()
+for i in "${!SCENARIOS[@]}"; do
+	if [[ ${SCENARIOS[i]} == +* ]]; then
+		SCENARIOS[i]=${SCENARIOS[i]#+}
+		SHARED_SERVICE+=("${SCENARIOS[i]}")
+	fi
+done
 # Scenarios whose subject is user space alone (configuration and its reload, the pins' ABI,
 # the log's formats, the tools' output): the kernel under them changes nothing they check. A
 # full run gives them one kernel (MDG_ONCE=1, chosen by tests/vm/run.sh); every other scenario

@@ -5,25 +5,14 @@
 
 if [ "${MDG_KERNEL_CDEV:-0}" = 1 ]; then
 	SCENARIOS+=(
-		cdev-nodes
-		cdev-one-allowed
-		cdev-two-denied
-		cdev-group-mix-denied
-		cdev-and-group-same-device
-		cdev-received-then-bound
-		cdev-daemon-model
-		iommufd-group-device-outlives-group
-	)
-	# these share the boot's service (lib.sh)
-	SHARED_SERVICE+=(
-		cdev-nodes
-		cdev-one-allowed
-		cdev-two-denied
-		cdev-group-mix-denied
-		cdev-and-group-same-device
-		cdev-received-then-bound
-		cdev-daemon-model
-		iommufd-group-device-outlives-group
+		+cdev-nodes
+		+cdev-one-allowed
+		+cdev-two-denied
+		+cdev-group-mix-denied
+		+cdev-and-group-same-device
+		+cdev-received-then-bound
+		+cdev-daemon-model
+		+iommufd-group-device-outlives-group
 	)
 fi
 

@@ -3,22 +3,22 @@
 # run-scenarios.sh.
 
 SCENARIOS+=(
-	open-is-not-use
-	closegroup-keeps-holding
-	io-and-mmap
-	fork-inherit
+	+open-is-not-use
+	+closegroup-keeps-holding
+	+io-and-mmap
+	+fork-inherit
 	fork-skipped-inherits
 	exit-skipped-pruned
-	dup-keeps-holding
-	scm-rights-hand-off
-	device-fd-passing
-	scm-rights-refused
-	releases-under-load
-	pidfd-getfd-transfer
-	pidfd-getfd-refused
-	io-uring-msg-ring
-	pid-reuse
-	thread-exit-keeps-holding
+	+dup-keeps-holding
+	+scm-rights-hand-off
+	+device-fd-passing
+	+scm-rights-refused
+	+releases-under-load
+	+pidfd-getfd-transfer
+	+pidfd-getfd-refused
+	+io-uring-msg-ring
+	+pid-reuse
+	+thread-exit-keeps-holding
 	adoption
 	adoption-churn
 	restart-sigkill
@@ -28,23 +28,6 @@ SCENARIOS+=(
 	hotplug-remove
 	sighup-reload
 	unload
-)
-# these share the boot's service (lib.sh)
-SHARED_SERVICE+=(
-	open-is-not-use
-	closegroup-keeps-holding
-	io-and-mmap
-	fork-inherit
-	dup-keeps-holding
-	scm-rights-hand-off
-	device-fd-passing
-	scm-rights-refused
-	releases-under-load
-	pidfd-getfd-transfer
-	pidfd-getfd-refused
-	io-uring-msg-ring
-	pid-reuse
-	thread-exit-keeps-holding
 )
 
 # wait_file FILE [SEC]: a client's signal.

@@ -5,23 +5,15 @@
 # run-scenarios.sh, after scenarios-lifetime.sh (whose helpers they use).
 
 SCENARIOS+=(
-	vm-child-uses-nothing
+	+vm-child-uses-nothing
 	adoption-of-mappings
 	fork-raced-mapping-adopted
-	fork-racing-first-mapping
+	+fork-racing-first-mapping
 	fork-unsettled-until-read
-	receipt-is-not-use
-	holders-fork-flood
+	+receipt-is-not-use
+	+holders-fork-flood
 	lost-request-released
-	device-fd-closed-at-once
-)
-# these share the boot's service (lib.sh)
-SHARED_SERVICE+=(
-	vm-child-uses-nothing
-	fork-racing-first-mapping
-	receipt-is-not-use
-	holders-fork-flood
-	device-fd-closed-at-once
+	+device-fd-closed-at-once
 )
 
 # A child that shares its parent's memory (vfork, as posix_spawn makes it, or a long-lived

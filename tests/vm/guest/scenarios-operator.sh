@@ -10,16 +10,11 @@ SCENARIOS+=(
 	denial-names-vm
 	status-human
 	status-json
-	bpftool-dump
+	+bpftool-dump
 	metrics
-	list-check
+	+list-check
 	bad-input
 	demo
-)
-# these share the boot's service (lib.sh)
-SHARED_SERVICE+=(
-	bpftool-dump
-	list-check
 )
 
 PY=${PY:-/usr/bin/python3}
@@ -27,7 +22,7 @@ PY=${PY:-/usr/bin/python3}
 # op_svc_start FORMAT [OPTION]...: like svc_start, with the log format chosen and standard
 # error kept apart, so that standard output holds decision lines only.
 op_svc_start() {
-	local fmt=$1 deadline rc ready_timeout=${MDG_READY_TIMEOUT:-120}
+	local fmt=$1
 	shift
 	[ -x "$MDG_BIN" ] || fail "mdevguard not built: $MDG_BIN is missing"
 	SVC_LOG=$WORK/mdevguard.log
@@ -35,20 +30,7 @@ op_svc_start() {
 	log "mdevguard run $* --log-format $fmt"
 	"$MDG_BIN" run "$@" --log-format "$fmt" >"$SVC_LOG" 2>"$SVC_ERR" &
 	SVC_PID=$!
-	deadline=$((SECONDS + ready_timeout))
-	until timeout 10 "$MDG_BIN" status >"$WORK/status.out" 2>&1; do
-		if ! kill -0 "$SVC_PID" 2>/dev/null; then
-			rc=0
-			wait "$SVC_PID" || rc=$?
-			SVC_PID=
-			fail "mdevguard run exited with $rc before it was ready:" \
-				"$(tail -n 3 "$SVC_ERR" | tr '\n' ' ')"
-		fi
-		[ "$SECONDS" -lt "$deadline" ] ||
-			fail "mdevguard status did not exit 0 within $ready_timeout s"
-		sleep 0.2
-	done
-	log "mdevguard ready (pid $SVC_PID)"
+	svc_ready "$SVC_PID" "$SVC_ERR"
 }
 
 # wait_file FILE: a background client's signal that it got where it was going.
