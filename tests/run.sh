@@ -76,73 +76,64 @@ count_log() {
 	fi
 }
 
-if [ "$quick" = 1 ]; then
-	echo "[tests] quick: VM suite, 6.12's kernel-side scenarios"
-	vm_log=$build/vm-quick.log
-	bash "$src/tests/vm/run.sh" "$build" --quick 2>&1 | tee "$vm_log"
-	vm_rc=${PIPESTATUS[0]}
-	count_log vm "$vm_rc" "$vm_log"
-	timed vm
-	echo "[tests] wall time of each stage (s), $SECONDS in all:"
-	printf '  %s\n' "${stages[@]}"
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
+# The inner loop (--quick) goes from the unit tests to its part of the VM suite.
+if [ "$quick" = 0 ]; then
+	echo "[tests] unit tests under ASan and UBSan"
+	san_log=$build/sanitize.log
+	bash "$src/tests/sanitize.sh" "$build" >"$san_log" 2>&1
+	san_rc=$?
+	sed 's/^/  /' "$san_log" | tail -n 20
+	count_log sanitize "$san_rc" "$san_log"
+	timed sanitize
+
+	echo "[tests] static analysis (clang-tidy, cppcheck)"
+	static_log=$build/static.log
+	bash "$src/tests/static.sh" "$build" >"$static_log" 2>&1
+	static_rc=$?
+	grep -E '^(\[static\]|/|user/|include/)' "$static_log" | sed 's/^/  /' | tail -n 40
+	if [ "$static_rc" -eq 0 ]; then count static 0 1 0; else count static "$static_rc" 0 1; fi
+	timed static
+
+	echo "[tests] Debian package (build, lintian, contents, man pages, completion, unit)"
+	package_log=$build/package.log
+	bash "$src/tests/package.sh" "$build" >"$package_log" 2>&1
+	package_rc=$?
+	grep -E '^\[package\] (FAIL|[0-9]+ s)|^  [EW]: ' "$package_log" | sed 's/^/  /'
+	count_log package "$package_rc" "$package_log"
+	timed package
+
+	echo "[tests] Kubernetes deployment (deploy/kubernetes)"
+	deploy_log=$build/deploy.log
+	bash "$src/tests/deploy.sh" "$build" >"$deploy_log" 2>&1
+	deploy_rc=$?
+	grep -E '^\[deploy\] FAIL' "$deploy_log" | sed 's/^/  /'
+	count_log deploy "$deploy_rc" "$deploy_log"
+	timed deploy
+
+	echo "[tests] fuzzing, ${MDG_FUZZ_SECONDS:-15} s per harness"
+	fuzz_log=$build/fuzz.log
+	bash "$src/tests/fuzz/run.sh" "$build" "${MDG_FUZZ_SECONDS:-15}" >"$fuzz_log" 2>&1
+	fuzz_rc=$?
+	sed 's/^/  /' "$fuzz_log" | grep -v '^  \[fuzz\] \(configuring\|building\)'
+	# "[fuzz] 5 harnesses, 0 crashed"
+	if line=$(grep -E '^\[fuzz\] [0-9]+ harnesses, [0-9]+ crashed$' "$fuzz_log" | tail -n1); then
+		n=$(cut -d' ' -f2 <<<"$line")
+		c=$(cut -d' ' -f4 <<<"$line")
+		count fuzz "$fuzz_rc" $((n - c)) "$c"
+	else
+		count fuzz "$fuzz_rc" 0 1
+	fi
+	timed fuzz
 fi
 
-echo "[tests] unit tests under ASan and UBSan"
-san_log=$build/sanitize.log
-bash "$src/tests/sanitize.sh" "$build" >"$san_log" 2>&1
-san_rc=$?
-sed 's/^/  /' "$san_log" | tail -n 20
-count_log sanitize "$san_rc" "$san_log"
-timed sanitize
-
-echo "[tests] static analysis (clang-tidy, cppcheck)"
-static_log=$build/static.log
-bash "$src/tests/static.sh" "$build" >"$static_log" 2>&1
-static_rc=$?
-grep -E '^(\[static\]|/|user/|include/)' "$static_log" | sed 's/^/  /' | tail -n 40
-if [ "$static_rc" -eq 0 ]; then count static 0 1 0; else count static "$static_rc" 0 1; fi
-timed static
-
-echo "[tests] Debian package (build, lintian, contents, man pages, completion, unit)"
-package_log=$build/package.log
-bash "$src/tests/package.sh" "$build" >"$package_log" 2>&1
-package_rc=$?
-grep -E '^\[package\] (FAIL|[0-9]+ s)|^  [EW]: ' "$package_log" | sed 's/^/  /'
-count_log package "$package_rc" "$package_log"
-timed package
-
-echo "[tests] Kubernetes deployment (deploy/kubernetes)"
-deploy_log=$build/deploy.log
-bash "$src/tests/deploy.sh" "$build" >"$deploy_log" 2>&1
-deploy_rc=$?
-grep -E '^\[deploy\] FAIL' "$deploy_log" | sed 's/^/  /'
-count_log deploy "$deploy_rc" "$deploy_log"
-timed deploy
-
-echo "[tests] fuzzing, ${MDG_FUZZ_SECONDS:-15} s per harness"
-fuzz_log=$build/fuzz.log
-bash "$src/tests/fuzz/run.sh" "$build" "${MDG_FUZZ_SECONDS:-15}" >"$fuzz_log" 2>&1
-fuzz_rc=$?
-sed 's/^/  /' "$fuzz_log" | grep -v '^  \[fuzz\] \(configuring\|building\)'
-# "[fuzz] 5 harnesses, 0 crashed"
-if line=$(grep -E '^\[fuzz\] [0-9]+ harnesses, [0-9]+ crashed$' "$fuzz_log" | tail -n1); then
-	n=$(cut -d' ' -f2 <<<"$line")
-	c=$(cut -d' ' -f4 <<<"$line")
-	count fuzz "$fuzz_rc" $((n - c)) "$c"
-else
-	count fuzz "$fuzz_rc" 0 1
-fi
-timed fuzz
-
+vm_args=()
+[ "$quick" = 0 ] || vm_args=(--quick)
 if [ "${MDG_VM:-1}" = "0" ]; then
 	echo "[tests] MDG_VM=0: VM suite SKIPPED; enforcement is not tested by this run"
 else
-	echo "[tests] VM suite"
+	echo "[tests] VM suite$([ "$quick" = 0 ] || echo ", 6.12's kernel-side scenarios (--quick)")"
 	vm_log=$build/vm-suite.log
-	bash "$src/tests/vm/run.sh" "$build" 2>&1 | tee "$vm_log"
+	bash "$src/tests/vm/run.sh" "$build" "${vm_args[@]}" 2>&1 | tee "$vm_log"
 	vm_rc=${PIPESTATUS[0]}
 	count_log vm "$vm_rc" "$vm_log"
 	timed vm
