@@ -1334,23 +1334,34 @@ static int fd_send(int sock, int fd)
 	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
 }
 
-static int fd_recv(int sock)
+/*
+ * One fd from a unix socket, with SCM_RIGHTS: the fd, or -1 and errno (ENOMSG: the message
+ * came without one). bytes and ctrunc, if given, get what recvmsg said.
+ */
+static int fd_recv(int sock, ssize_t *bytes, int *ctrunc)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, byte;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			      .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm;
-	int fd;
+	int fd = -1;
+	ssize_t n;
 
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+	n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	if (bytes)
+		*bytes = n;
+	if (ctrunc)
+		*ctrunc = n >= 0 && (msg.msg_flags & MSG_CTRUNC);
+	if (n < 0)
 		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS || (msg.msg_flags & MSG_CTRUNC)) {
-		errno = EPERM;
-		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	}
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (fd < 0)
+		errno = ENOMSG;
 	return fd;
 }
 
@@ -1457,7 +1468,7 @@ static int op_forkmap(const char *arg, struct result *r)
 		return err;
 	r->step = "rounds";
 	for (i = 0; i < rounds; i++) {
-		fm->device_fd = write(sv[0], "g", 1) == 1 ? fd_recv(sv[0]) : -1;
+		fm->device_fd = write(sv[0], "g", 1) == 1 ? fd_recv(sv[0], NULL, NULL) : -1;
 		if (fm->device_fd < 0) {
 			err = errno;
 			r->step = "receive";
@@ -1826,13 +1837,9 @@ static int unix_addr(const char *path, struct sockaddr_un *sa)
 
 static int op_sendfd(const char *arg, struct result *r)
 {
-	char sock[PATH_MAX], cbuf[CMSG_SPACE(sizeof(int))];
 	const char *colon = strrchr(arg, ':');
-	struct msghdr msg = { 0 };
 	struct sockaddr_un sa;
-	struct cmsghdr *cm;
-	struct iovec iov;
-	char byte = 'F';
+	char sock[PATH_MAX], byte;
 	double end;
 	int fd, err, *send;
 
@@ -1857,18 +1864,7 @@ static int op_sendfd(const char *arg, struct result *r)
 		}
 		usleep(20000);
 	}
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof(cbuf);
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), send, sizeof(int));
-	err = sendmsg(fd, &msg, 0) < 0 ? errno : 0;
+	err = fd_send(fd, *send) ? errno : 0;
 	/* the peer's answer says it has received (or refused) the fd */
 	if (!err && read(fd, &byte, 1) != 1)
 		err = EPIPE;
@@ -1879,15 +1875,11 @@ static int op_sendfd(const char *arg, struct result *r)
 
 static int op_recvfd(const char *arg, struct result *r)
 {
-	char sock[PATH_MAX], cbuf[CMSG_SPACE(sizeof(int))];
 	const char *colon = strrchr(arg, ':');
-	struct msghdr msg = { 0 };
 	struct sockaddr_un sa;
-	struct cmsghdr *cm;
-	struct iovec iov;
-	int lfd, cfd, fd = -1, err;
+	char sock[PATH_MAX];
+	int lfd, cfd, fd, err, ctrunc;
 	ssize_t n;
-	char byte;
 
 	if (!colon)
 		return EINVAL;
@@ -1910,30 +1902,18 @@ static int op_recvfd(const char *arg, struct result *r)
 	unlink(sock);
 	if (err)
 		return err;
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof(cbuf);
-	n = recvmsg(cfd, &msg, MSG_CMSG_CLOEXEC);
+	fd = fd_recv(cfd, &n, &ctrunc);
+	err = fd < 0 ? errno : 0;
 	if (n < 0) {
-		err = errno;
 		close(cfd);
 		return err;
-	}
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	}
 	if (write(cfd, "A", 1) != 1)
 		err = EPIPE;
 	close(cfd);
-	snprintf(r->details, sizeof(r->details), "bytes=%zd ctrunc=%d", n,
-		 !!(msg.msg_flags & MSG_CTRUNC));
+	snprintf(r->details, sizeof(r->details), "bytes=%zd ctrunc=%d", n, ctrunc);
 	if (fd < 0)
-		return msg.msg_flags & MSG_CTRUNC ? RES_CTRUNC : ENOMSG;
+		return ctrunc ? RES_CTRUNC : ENOMSG;
 	if (slot_take(colon + 1, fd)) {
 		close(fd);
 		return EMFILE;
