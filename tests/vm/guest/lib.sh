@@ -419,6 +419,19 @@ count_logged() {
 	grep -cE "(^| )action=$1( |$)" "$SVC_LOG" || true
 }
 
+# expect_count N ACTION: exactly N lines with action=ACTION. Events reach the log through a ring
+# buffer after the client has seen its errno, so wait (as expect_logged does) for the N-th
+# before counting; the service logs in event order, so none that came before is still missing.
+expect_count() {
+	local i n
+	for ((i = 0; i < 50; i++)); do
+		n=$(count_logged "$2")
+		[ "$n" -ge "$1" ] && break
+		sleep 0.1
+	done
+	[ "$n" -eq "$1" ] || fail "expected $1 lines with action=$2, got $n"
+}
+
 # A pinned per-process map must be empty once every client has exited (SPEC §3).
 expect_map_empty() {
 	map_empty "$1" ||

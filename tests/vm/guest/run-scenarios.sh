@@ -545,7 +545,7 @@ sc_non_mdev_unaffected() {
 		openpath:/dev/null openpath:/dev/zero openpath:/dev/urandom \
 		openpath:/etc/os-release "openpath:$WORK/regular" "open:${S[2]}=EPERM" \
 		closepath:/dev/null openpath:/dev/null openpath:/dev/full
-	[ "$(count_logged deny)" -eq 1 ] || fail "expected exactly one deny, got $(count_logged deny)"
+	expect_count 1 deny
 	expect_logged action=deny "device=${S[2]}"
 	svc_finish
 	pass
@@ -642,7 +642,7 @@ sc_physical_vfio_pci() {
 		"open:$dev@/dev/vfio/$grp" "info:$dev" "open:${S[2]}=EPERM"
 	expect_client "the physical device, then a restricted mdev" "open:$dev@/dev/vfio/$grp" \
 		"open:${S[1]}" "close:$dev" "close:${S[1]}"
-	[ "$(count_logged deny)" -eq 1 ] || fail "expected exactly one deny, got $(count_logged deny)"
+	expect_count 1 deny
 	! grep -q "device=$dev\|node=/dev/vfio/$grp " "$SVC_LOG" ||
 		fail "a decision about the physical device: $(grep -m1 "/dev/vfio/$grp " "$SVC_LOG")"
 	expect_map_empty holders

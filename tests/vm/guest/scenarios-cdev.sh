@@ -88,7 +88,7 @@ sc_cdev_and_group_same_device() {
 		"group:${S[3]}=EBUSY" "group:${S[4]}=EPERM"
 	expect_logged "device=${S[2]}" hook=open action=deny
 	expect_logged "device=${S[4]}" hook=open action=deny
-	[ "$(count_logged deny)" -eq 2 ] || fail "expected exactly two denials, got $(count_logged deny)"
+	expect_count 2 deny
 	expect_map_empty holders
 	expect_map_empty files
 	svc_finish

@@ -269,7 +269,7 @@ sc_fault_files_full() {
 	client_wait a
 	client_wait b
 	expect_logged "device=${S[2]}" hook=open rule=restricted-device action=deny
-	[ "$(count_logged deny)" -eq 2 ] || fail "expected exactly two denials, got $(count_logged deny)"
+	expect_count 2 deny
 	! grep -q 'rule=no-memory' "$SVC_LOG" || fail "a decision failed closed: $(grep -m1 rule=no-memory "$SVC_LOG")"
 	expect_map_empty files
 	matrix "files map full (4 entries) | a new holding stands uncounted, the rule holds |" \

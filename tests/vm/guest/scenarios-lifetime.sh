@@ -140,7 +140,7 @@ sc_closegroup_keeps_holding() {
 	expect_client "device fd without its group fd" "open:${S[1]}" "closegroup:${S[1]}" \
 		"info:${S[1]}" "open:${S[2]}=EPERM" "closedev:${S[1]}" "open:${S[2]}"
 	expect_logged "device=${S[2]}" hook=open action=deny
-	[ "$(count_logged deny)" -eq 1 ] || fail "expected exactly one deny, got $(count_logged deny)"
+	expect_count 1 deny
 	expect_map_empty holders
 	expect_map_empty files
 	svc_finish
@@ -182,7 +182,7 @@ sc_fork_inherit() {
 	touch "$WORK/end"
 	wait_gone "$c"
 	expect_bg_clean p
-	[ "$(count_logged deny)" -eq 1 ] || fail "expected exactly one deny, got $(count_logged deny)"
+	expect_count 1 deny
 	expect_map_empty holders
 	expect_map_empty files
 	svc_finish
@@ -259,8 +259,7 @@ sc_dup_keeps_holding() {
 		"dup:${S[1]}/dev:copy/dev" "close:${S[1]}" "open:${S[2]}=EPERM" "info:copy" \
 		"close:copy" "open:${S[2]}"
 	expect_logged "device=${S[2]}" action=deny
-	[ "$(count_logged deny)" -eq 1 ] ||
-		fail "expected exactly one deny, got $(count_logged deny)"
+	expect_count 1 deny
 	expect_map_empty holders
 	expect_map_empty files
 	svc_finish
@@ -294,7 +293,7 @@ sc_scm_rights_hand_off() {
 	touch "$WORK/end"
 	client_wait r
 	client_wait s
-	[ "$(count_logged deny)" -eq 1 ] || fail "expected exactly one deny, got $(count_logged deny)"
+	expect_count 1 deny
 	expect_map_empty holders
 	expect_map_empty files
 	svc_finish
@@ -462,7 +461,7 @@ sc_daemon_model() {
 	expect_logged "tgid=$v2" "device=${S[7]}" hook=ioctl rule=first action=allow
 	expect_logged "tgid=$v1" "device=${S[2]}" hook=open rule=restricted-device action=deny
 	! log_has "tgid=$d" action=deny || fail "the daemon was denied: $(grep "tgid=$d" "$SVC_LOG")"
-	[ "$(count_logged deny)" -eq 1 ] || fail "expected exactly one deny, got $(count_logged deny)"
+	expect_count 1 deny
 	touch "$WORK/end"
 	client_wait d
 	wait_gone "$v1"
@@ -564,8 +563,7 @@ sc_thread_exit_keeps_holding() {
 	expect_client "a thread uses a device and exits" "thread-open:${S[1]}" \
 		"open:${S[2]}=EPERM" "close:${S[1]}" "open:${S[2]}"
 	expect_logged "device=${S[2]}" action=deny
-	[ "$(count_logged deny)" -eq 1 ] ||
-		fail "expected exactly one deny, got $(count_logged deny)"
+	expect_count 1 deny
 	expect_map_empty holders
 	expect_map_empty files
 	svc_finish
