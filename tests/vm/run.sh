@@ -463,7 +463,7 @@ build_fixture() {
 	out=$vm_dir/$series/fixture
 	mkdir -p "$out"
 	# sources copied (not symlinked): 6.1's kbuild writes its objects next to them
-	for f in Kbuild Makefile mdg_fixture.c; do
+	for f in Kbuild Makefile mdg_fixture.c mdg_vgpu.c; do
 		cmp -s "$vm_src/fixture/$f" "$out/$f" || cp "$vm_src/fixture/$f" "$out/$f"
 	done
 	say "building fixture for $kver"
@@ -472,7 +472,7 @@ build_fixture() {
 	then
 		tail -n 20 "$out/build.log" | sed 's/^/[vm]   /'
 		say "fixture build failed for $kver (log: $out/build.log)"
-		rm -f "$out/mdg_fixture.ko"
+		rm -f "$out/mdg_fixture.ko" "$out/mdg_vgpu.ko"
 		return 1
 	fi
 	grep -E 'warning|error' "$out/build.log" | grep -v 'Skipping BTF' | sed 's/^/[vm]   /' || true
@@ -521,6 +521,7 @@ MDG_MODROOT='$kroot'
 MDG_BUILD_DIR='$build_dir'
 MDG_SRC_DIR='$src_dir'
 MDG_FIXTURE_KO='$vm_dir/$series/fixture/mdg_fixture.ko'
+MDG_VGPU_KO='$vm_dir/$series/fixture/mdg_vgpu.ko'
 MDG_SCENARIOS='$filter'
 MDG_SCENARIO_TIMEOUT='${MDG_SCENARIO_TIMEOUT:-180}'
 MDG_READY_TIMEOUT='${MDG_READY_TIMEOUT:-120}'
@@ -603,10 +604,12 @@ qemu_once() {
 	: >"$console"
 	# q35 with an emulated IOMMU gives the guest IOMMU groups, so that a real PCI device (QEMU's
 	# edu) can be bound to vfio-pci next to the mdevs; iommu=pt keeps the guest's own devices
-	# (virtio-9p) out of translation.
+	# (virtio-9p) out of translation. Four pci-testdev functions (1b36:0005), each in a group
+	# of its own, are the vGPU functions the mdg_vgpu fixture is bound to (guest/lib.sh).
 	timeout -k 10 "$boot_timeout" qemu-system-x86_64 \
 		-accel "$accel" -cpu max -smp 2 -m 2048 -nographic -no-reboot \
 		-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on -device edu \
+		-device pci-testdev -device pci-testdev -device pci-testdev -device pci-testdev \
 		-pidfile "$out/qemu.pid" \
 		-kernel "$kroot/boot/vmlinuz-$kver" \
 		-initrd "$out/initramfs.cpio" \
