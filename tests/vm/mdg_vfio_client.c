@@ -122,12 +122,14 @@ static void usage(FILE *f)
 "\n"
 "Operations:\n"
 "  open:UUID[@NODE]    legacy VFIO flow on the mdev UUID: open the group node (NODE, or\n"
-"                      /dev/vfio/<N> from /sys/bus/mdev/devices/UUID/iommu_group),\n"
+"                      /dev/vfio/<N> from /sys/bus/mdev/devices/UUID/iommu_group; UUID may\n"
+"                      be a PCI address, with /sys/bus/pci/devices/ADDR/iommu_group),\n"
 "                      VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU (once per process),\n"
 "                      VFIO_GROUP_GET_DEVICE_FD, VFIO_DEVICE_GET_INFO; keeps it all open\n"
 "  group:UUID[@NODE]   only open the group node and keep it open\n"
 "  close:UUID          close the device and group fds of UUID (and unmap)\n"
-"  cdev:UUID           open the device cdev /dev/vfio/devices/vfioX of UUID (no use)\n"
+"  cdev:UUID           open the device cdev /dev/vfio/devices/vfioX of UUID (no use);\n"
+"                      UUID may be a PCI address (ADDR: /sys/bus/pci/devices/ADDR/vfio-dev)\n"
 "  bind:NAME           use the cdev of NAME: open /dev/iommu (once per process),\n"
 "                      VFIO_DEVICE_BIND_IOMMUFD, IOMMU_IOAS_ALLOC (once),\n"
 "                      VFIO_DEVICE_ATTACH_IOMMUFD_PT, VFIO_DEVICE_GET_INFO\n"
@@ -142,7 +144,10 @@ static void usage(FILE *f)
 "  info:NAME           VFIO_DEVICE_GET_INFO on the device fd of NAME\n"
 "  read:NAME           pread 8 bytes of region 0 from the device fd of NAME\n"
 "  write:NAME          pwrite 8 bytes to region 0\n"
-"  mmap:NAME           map region 0 of the device fd of NAME and write to it\n"
+"  mmap:NAME[:INDEX]   map region 0 (or INDEX) of the device fd of NAME and write to it;\n"
+"                      for a PCI function, or with INDEX, only a region that\n"
+"                      VFIO_DEVICE_GET_REGION_INFO says is mappable (else ENXIO\n"
+"                      step=region)\n"
 "  munmap:NAME         unmap it\n"
 "  vmchild:vfork|vm:UUID\n"
 "                      a child that shares this process's memory (clone with CLONE_VM,\n"
@@ -309,10 +314,35 @@ static void slot_free(struct slot *s)
 	}
 }
 
+/*
+ * The sysfs directory of a device named by the mdev UUID or, for a VFIO PCI device (vfio-pci
+ * or a variant driver such as the mdg_vgpu fixture), by its PCI address: an mdev's first, so
+ * that an mdev is found where it always was.
+ */
+static void dev_dir(const char *name, char *dir, size_t len)
+{
+	snprintf(dir, len, "/sys/bus/mdev/devices/%.255s", name);
+	if (access(dir, F_OK) == 0)
+		return;
+	snprintf(dir, len, "/sys/bus/pci/devices/%.255s", name);
+	if (access(dir, F_OK) == 0)
+		return;
+	snprintf(dir, len, "/sys/bus/mdev/devices/%.255s", name);
+}
+
+/* A device that is a PCI function (no mdev of that name). */
+static int is_pci_name(const char *name)
+{
+	char dir[PATH_MAX];
+
+	dev_dir(name, dir, sizeof(dir));
+	return !strncmp(dir, "/sys/bus/pci/", 13);
+}
+
 /* "UUID@NODE" -> uuid and node path; without @, the group node from sysfs. */
 static int group_node(const char *arg, char *uuid, size_t ulen, char *node, size_t nlen)
 {
-	char link[PATH_MAX], target[PATH_MAX - 16];
+	char dir[PATH_MAX - 16], link[PATH_MAX], target[PATH_MAX - 16];
 	const char *at = strchr(arg, '@');
 	const char *base;
 	ssize_t n;
@@ -323,7 +353,8 @@ static int group_node(const char *arg, char *uuid, size_t ulen, char *node, size
 		return 0;
 	}
 	snprintf(uuid, ulen, "%s", arg);
-	snprintf(link, sizeof(link), "/sys/bus/mdev/devices/%s/iommu_group", uuid);
+	dev_dir(uuid, dir, sizeof(dir));
+	snprintf(link, sizeof(link), "%s/iommu_group", dir);
 	n = readlink(link, target, sizeof(target) - 1);
 	if (n < 0)
 		return -errno;
@@ -541,14 +572,18 @@ static int iommufd_open(void)
 	return 0;
 }
 
-/* The cdev node of an mdev: /sys/bus/mdev/devices/UUID/vfio-dev/vfioX. */
+/*
+ * The cdev node of a device: /sys/bus/mdev/devices/UUID/vfio-dev/vfioX for an mdev,
+ * /sys/bus/pci/devices/ADDR/vfio-dev/vfioX for a VFIO PCI function.
+ */
 static int cdev_node(const char *uuid, char *node, size_t len)
 {
-	char path[PATH_MAX];
+	char dir[PATH_MAX - 16], path[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/vfio-dev", uuid);
+	dev_dir(uuid, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/vfio-dev", dir);
 	d = opendir(path);
 	if (!d)
 		return errno;
@@ -982,16 +1017,62 @@ static int op_rw(const char *arg, int write, struct result *r)
 	return 0;
 }
 
+/*
+ * Where region INDEX of a VFIO PCI device may be mapped: its offset in the device file, or
+ * ENXIO when the region is not mappable for MAP_LEN bytes (an I/O port BAR, a BAR smaller than
+ * a page, a BAR the device does not have), so that nothing is mapped that would fault.
+ */
+static int region_offset(int fd, unsigned int index, off_t *offset, struct result *r)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info), .index = index };
+
+	r->step = "region-info";
+	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &info))
+		return errno;
+	snprintf(r->details, sizeof(r->details), "region=%u size=%llu flags=0x%x", index,
+		 (unsigned long long)info.size, info.flags);
+	r->step = "region";
+	if (!(info.flags & VFIO_REGION_INFO_FLAG_MMAP) || info.size < MAP_LEN)
+		return ENXIO;
+	*offset = info.offset;
+	r->step = NULL;
+	return 0;
+}
+
+/*
+ * mmap:NAME maps region 0 at offset 0, as the mdev fixture has it; for a PCI function (no mdev
+ * of that name) region 0 is BAR 0, asked for first. mmap:NAME:INDEX maps region INDEX of any
+ * device that lists its regions.
+ */
 static int op_mmap(const char *arg, struct result *r)
 {
+	char name[PATH_MAX];
+	const char *colon = strrchr(arg, ':');
 	struct slot *s = slot_find(arg);
+	unsigned int index = 0;
+	int query = 0, err;
+	off_t offset = 0;
 	void *p;
 
+	snprintf(name, sizeof(name), "%s", arg);
+	if (!s && colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+		snprintf(name, sizeof(name), "%.*s", (int)(colon - arg), arg);
+		index = strtoul(colon + 1, NULL, 10);
+		s = slot_find(name);
+		query = 1;
+	}
 	if (!s || s->device_fd < 0)
 		return EBADF;
-	p = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, s->device_fd, 0);
+	if (query || is_pci_name(name)) {
+		err = region_offset(s->device_fd, index, &offset, r);
+		if (err)
+			return err;
+	}
+	r->step = "mmap";
+	p = mmap(NULL, MAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, s->device_fd, offset);
 	if (p == MAP_FAILED)
 		return errno;
+	r->step = NULL;
 	memcpy(p, "mdg-map", 8);
 	if (s->map)
 		munmap(s->map, MAP_LEN);
