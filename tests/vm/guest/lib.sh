@@ -142,6 +142,93 @@ need_pool() {
 	[ -d "$MDEV_DEVICES/$O1" ] || mdev_create odd "$O1"
 }
 
+# ---- vGPU functions: the mdg_vgpu fixture (fixture/mdg_vgpu.c) -----------------------------
+# QEMU's pci-testdev functions (1b36:0005, four per guest, each in an IOMMU group of its own)
+# bound to mdg_vgpu, a vfio-pci variant driver with NVIDIA's vGPU sysfs group "nvidia":
+# VF[i] is a function's PCI address, VG[i] its IOMMU group (/dev/vfio/${VG[i]}).
+PCI_DEVICES=/sys/bus/pci/devices
+VGPU_DRIVER=/sys/bus/pci/drivers/mdg_vgpu
+declare -a VF VG
+
+vgpu_insmod() {
+	[ -d "$VGPU_DRIVER" ] && return 0
+	local m
+	for m in vfio vfio_iommu_type1 vfio_pci_core; do
+		modprobe_k "$m" || fail "modprobe $m failed (modules root $MDG_MODROOT)"
+	done
+	[ -n "${MDG_VGPU_KO:-}" ] && [ -f "$MDG_VGPU_KO" ] ||
+		fail "vGPU fixture module not built: ${MDG_VGPU_KO:-MDG_VGPU_KO unset}"
+	insmod "$MDG_VGPU_KO" || fail "insmod $MDG_VGPU_KO failed"
+	[ -d "$VGPU_DRIVER" ] || fail "no $VGPU_DRIVER after loading $MDG_VGPU_KO"
+}
+
+# need_vgpu N: N functions bound to mdg_vgpu, in VF[1..N] and VG[1..N]; those bound before
+# (by an earlier scenario of the boot) first, then spare ones (no driver) bound through
+# driver_override and drivers_probe. Idempotent: a second call binds nothing new.
+need_vgpu() {
+	local n=$1 d a i link
+	local -a bound=() spare=()
+	vgpu_insmod
+	for d in "$PCI_DEVICES"/*; do
+		[ "$(<"$d/vendor")" = 0x1b36 ] && [ "$(<"$d/device")" = 0x0005 ] || continue
+		a=${d##*/}
+		if [ -e "$VGPU_DRIVER/$a" ]; then
+			bound+=("$a")
+		elif [ ! -e "$d/driver" ]; then
+			spare+=("$a")
+		fi
+	done
+	VF=() VG=()
+	for a in "${bound[@]}" "${spare[@]}"; do
+		[ ${#VF[@]} -lt "$n" ] || break
+		if [ ! -e "$VGPU_DRIVER/$a" ]; then
+			echo mdg_vgpu >"$PCI_DEVICES/$a/driver_override" ||
+				fail "driver_override of $a failed"
+			echo "$a" >/sys/bus/pci/drivers_probe 2>/dev/null || true
+			[ -e "$VGPU_DRIVER/$a" ] || fail "$a not bound to mdg_vgpu:" \
+				"$(dmesg | grep -F "$a" | tail -n 2 | tr '\n' ' ')"
+		fi
+		link=$(readlink "$PCI_DEVICES/$a/iommu_group") ||
+			fail "$a has no IOMMU group: the VM needs intel-iommu and intel_iommu=on"
+		VF[${#VF[@]} + 1]=$a
+		VG[${#VG[@]} + 1]=${link##*/}
+	done
+	[ ${#VF[@]} -eq "$n" ] || fail "$n vGPU functions wanted, ${#VF[@]} found" \
+		"(bound: ${bound[*]}; spare: ${spare[*]})"
+	for ((i = 1; i <= n; i++)); do
+		[ -c "/dev/vfio/${VG[i]}" ] || fail "no /dev/vfio/${VG[i]} for ${VF[i]}"
+		[ -d "$PCI_DEVICES/${VF[i]}/nvidia" ] || fail "no $PCI_DEVICES/${VF[i]}/nvidia"
+	done
+}
+
+# The text bash prints for a failed write, by errno name.
+declare -A ERRNO_TEXT=([EBUSY]="Device or resource busy" [ENODEV]="No such device"
+	[EINVAL]="Invalid argument" [ERANGE]="Numerical result out of range"
+	[EINTR]="Interrupted system call" [EPERM]="Operation not permitted")
+
+# vgpu_type ADDR ID [EXPECT]: write ID to the function's current_vgpu_type; EXPECT is ok (the
+# default) or the errno name the write must fail with (EBUSY, ENODEV, EINVAL...).
+vgpu_type() {
+	local addr=$1 id=$2 want=${3:-ok} f err got=ok e
+	f=$PCI_DEVICES/$addr/nvidia/current_vgpu_type
+	[ -e "$f" ] || fail "no $f: $addr is not bound to mdg_vgpu"
+	if ! err=$( { printf '%s\n' "$id" >"$f"; } 2>&1); then
+		got="? ($err)"
+		for e in "${!ERRNO_TEXT[@]}"; do
+			[[ $err == *"${ERRNO_TEXT[$e]}"* ]] && got=$e
+		done
+	fi
+	log "vgpu_type $addr $id: $got"
+	[ "$got" = "$want" ] || fail "writing $id to $f: $got, expected $want"
+}
+
+# vgpu_current ADDR: the function's type id (0: none).
+vgpu_current() {
+	local v
+	v=$(attr "$PCI_DEVICES/$1/nvidia/current_vgpu_type")
+	printf '%s' "${v%$'\n'}"
+}
+
 # client OUT OP...: runs the client with its lines in OUT and in the scenario log.
 client() {
 	local out=$1 rc=0
@@ -449,6 +536,11 @@ scenario_cleanup() {
 		wait "$pid" 2>/dev/null || true
 	done
 	svc_stop >/dev/null 2>&1 || true
+	# vGPU functions go back untyped (their users are gone), as a passing scenario leaves them
+	for u in "${VF[@]}"; do
+		[ -e "$PCI_DEVICES/$u/nvidia/current_vgpu_type" ] &&
+			echo 0 >"$PCI_DEVICES/$u/nvidia/current_vgpu_type" 2>/dev/null
+	done
 	for u in "${TRANSIENT_MDEVS[@]}"; do
 		[ -d "$MDEV_DEVICES/$u" ] && echo 1 >"$MDEV_DEVICES/$u/remove" 2>/dev/null
 	done

@@ -7,8 +7,8 @@
 #   run-scenarios.sh --one NAME run one scenario (the runner's child; writes $RESULT_FILE)
 #
 # Environment: MDG_SERIES, MDG_KVER, MDG_MODROOT (root for modprobe -d), MDG_BUILD_DIR,
-# MDG_SRC_DIR, MDG_FIXTURE_KO, MDG_SCENARIOS (names or globs, space or comma separated; empty
-# for all), MDG_ONCE (0: leave out the user-space-only scenarios, ONCE; default 1),
+# MDG_SRC_DIR, MDG_FIXTURE_KO, MDG_VGPU_KO, MDG_SCENARIOS (names or globs, space or comma
+# separated; empty for all), MDG_ONCE (0: leave out the user-space-only scenarios, ONCE; default 1),
 # MDG_QUICK (1: the inner loop's plan), MDG_SCENARIO_TIMEOUT (seconds per scenario, default
 # 180), MDG_READY_TIMEOUT (seconds for mdevguard status to succeed, default 120), MDG_SHARE (0:
 # a service per scenario, lib.sh).
@@ -70,6 +70,8 @@ source "$here/scenarios-operator.sh"
 source "$here/scenarios-faults.sh"
 # shellcheck source=scenarios-bench.sh
 source "$here/scenarios-bench.sh"
+# shellcheck source=scenarios-vgpu.sh
+source "$here/scenarios-vgpu.sh"
 SCENARIOS+=(
 	+maps-empty
 	# last, so that it sees everything the others did to the kernel
