@@ -388,7 +388,7 @@ int mdg_events_handle(void *ctx, void *data, size_t len)
 	const struct mdg_proc_names *names = NULL;
 	struct mdg_proc_entry *c;
 	struct mdg_proc_names now;
-	__u64 start;
+	__u64 start = 0;
 	ssize_t n = -1;
 
 	if (len < sizeof(*e))

@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* vasprintf */
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,18 +109,26 @@ static void log_line_json(enum mdg_log_level level, const char *msg)
 
 void mdg_vlog(enum mdg_log_level level, const char *fmt, va_list ap)
 {
-	char msg[4096];
+	char buf[4096], *msg = buf, *big = NULL;
+	va_list copy;
 	size_t n;
+	int len;
 
 	if (level == MDG_LOG_DEBUG && !log_verbose)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_copy(copy, ap);
+	len = vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* A verifier log runs to megabytes, and its end says what failed: all of it, then. */
+	if (len >= (int)sizeof(buf) && vasprintf(&big, fmt, copy) >= 0)
+		msg = big;
+	va_end(copy);
 	/* libbpf ends its lines itself; one line each here */
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
 	if (log_json) {
 		log_line_json(level, msg);
+		free(big);
 		return;
 	}
 	/* journald reads a "<N>" prefix as the line's syslog priority */
@@ -125,6 +136,7 @@ void mdg_vlog(enum mdg_log_level level, const char *fmt, va_list ap)
 		fprintf(stderr, "<%d>", level_syslog[level]);
 	fprintf(stderr, "mdevguard: %s%s%s\n", level == MDG_LOG_INFO ? "" : level_names[level],
 		level == MDG_LOG_INFO ? "" : ": ", msg);
+	free(big);
 }
 
 #define DEFINE_LOG(name, level)					\
