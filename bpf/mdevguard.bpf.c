@@ -56,6 +56,8 @@ struct mdg_config cfg;
 /* A release pass or a type rescan was asked for and the loader has not yet run it. */
 __u32 recheck_asked;
 __u32 rescan_asked;
+/* A type write could not be counted (fn_writes full): no function's entry is current again. */
+__u32 fn_writes_lost;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -77,6 +79,27 @@ struct {
 	__type(key, struct mdg_dev_id);
 	__type(value, struct mdg_override);
 } mdg_overrides SEC(".maps");
+
+/*
+ * vGPU functions. The loader rewrites an entry as a whole while decisions read it: no
+ * preallocation, so that an element a decision reads is freed only after an RCU grace period
+ * and never reused under it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mdg_dev_id);
+	__type(value, struct mdg_function);
+} mdg_functions SEC(".maps");
+
+/* Only root writes a type: one entry per function that ever had one written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mdg_dev_id);
+	__type(value, struct mdg_fn_writes);
+} mdg_fn_writes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -294,6 +317,10 @@ static __always_inline void uuid_format(const struct mdg_dev_id *id, char *out)
 	__u32 i, pos, nib;
 	__u64 half;
 
+	if (mdg_id_is_pci(id)) {
+		mdg_pci_format(id, out);
+		return;
+	}
 	for (i = 0; i < 32; i++) {
 		/* digit i goes after the dashes before it, at 8, 13, 18 and 23 */
 		pos = i + (i >= 8) + (i >= 12) + (i >= 16) + (i >= 20);
@@ -423,10 +450,119 @@ static __always_inline void restricted_of(struct mdg_req *req)
  * see is in range.
  */
 
-/* The identity and policy flag of a VFIO device, if it is an mdev: 0, or -1 for any other. */
+/*
+ * Whether one of the loader's selectors names the function. Global: checked once, on its own,
+ * with each iteration's compares ending in a return or in the same state as the next one's.
+ */
+__noinline int mdg_selected(struct mdg_fnmatch *m)
+{
+	__u32 i;
+
+	if (!m)
+		return 0;
+	for (i = 0; i < MDG_MAX_SELECTORS; i++) {
+		const struct mdg_selector *sel = &cfg.selectors[i];
+		const __u64 *d = (const __u64 *)sel->driver;
+
+		if (sel->kind == MDG_SEL_ID && sel->vendor == m->vendor &&
+		    (sel->device == 0xffff || sel->device == m->device))
+			return 1;
+		if (sel->kind == MDG_SEL_ADDR && sel->addr.hi == m->id.hi &&
+		    sel->addr.lo == m->id.lo)
+			return 1;
+		if (sel->kind == MDG_SEL_DRIVER && m->driver[0] && d[0] == m->driver[0] &&
+		    d[1] == m->driver[1] && d[2] == m->driver[2] && d[3] == m->driver[3])
+			return 1;
+	}
+	return 0;
+}
+
+/* The function's numbers and driver, for mdg_selected(). */
+static __always_inline int selected(struct pci_dev *pdev, struct mdg_fnmatch *m)
+{
+	const char *s;
+
+	m->vendor = BPF_CORE_READ(pdev, vendor);
+	m->device = BPF_CORE_READ(pdev, device);
+	__builtin_memset(m->driver, 0, sizeof(m->driver));
+	s = BPF_CORE_READ(pdev, dev.driver, name);
+	/* a name the table cannot hold matches none of its entries (the loader keeps none) */
+	if (s && bpf_probe_read_kernel_str(m->driver, sizeof(m->driver), s) <= 0)
+		m->driver[0] = 0;
+	return mdg_selected(m);
+}
+
+/*
+ * A PCI function's vGPU type, from the loader's entry while it is current: no type write has
+ * begun since the loader read it, and none is under way. Otherwise a function the loader knows,
+ * one whose type was written, or one a selector names is a vGPU of a type not known yet: it is
+ * restricted (restricted_of finds no such type) until the rescan this asks for. 0 when the
+ * function is under the rule, -1 when it is physical.
+ */
+static __always_inline int function_identify(struct mdg_req *req)
+{
+	struct mdg_fnmatch m;
+	struct mdg_function *f;
+	struct mdg_fn_writes *w;
+	struct pci_dev *pdev;
+	__u64 started = 0, ended = 0;
+	__u32 known;
+
+	pdev = pci_function_of((struct vfio_device___mdg *)req->vdev, &m);
+	if (!pdev)
+		return -1;
+	req->id = m.id;
+	f = bpf_map_lookup_elem(&mdg_functions, &m.id);
+	w = bpf_map_lookup_elem(&mdg_fn_writes, &m.id);
+	if (w) {
+		/*
+		 * ended first: a write seen ended is seen started, whatever came between (loads
+		 * are not reordered with each other on the JITs' x86; the barrier keeps clang's
+		 * order, which has no acquire load for BPF)
+		 */
+		ended = *(volatile __u64 *)&w->ended;
+		asm volatile("" ::: "memory");
+		started = *(volatile __u64 *)&w->started;
+	}
+	if (f && !fn_writes_lost && f->seq == started && started == ended) {
+		if (!f->type_hash)
+			return -1;
+		req->type_hash = f->type_hash;
+		__builtin_memcpy(req->type, f->type, sizeof(req->type));
+		req->type[sizeof(req->type) - 1] = '\0';
+		return 0;
+	}
+	/*
+	 * A scalar set apart in each branch: clang would otherwise test (f | w), and the verifier
+	 * refuses arithmetic on pointers.
+	 */
+	known = 0;
+	if (f)
+		known = 1;
+	barrier_var(known);
+	if (w)
+		known = 1;
+	barrier_var(known);
+	if (!known && !selected(pdev, &m))
+		return -1;
+	req->type[0] = '\0';
+	req->type_hash = mdg_type_hash(req->type);
+	ask_loader(&rescan_asked, MDG_EV_UNKNOWN_TYPE);
+	return 0;
+}
+
+/*
+ * The identity and policy flag of a VFIO device, if it is an mdev or a vGPU function: 0, or -1
+ * for any other.
+ */
 __noinline int mdg_identify(struct mdg_req *req)
 {
-	if (!req || !req->vdev || mdev_identify((struct vfio_device___mdg *)req->vdev, req))
+	struct vfio_device___mdg *vdev;
+
+	if (!req || !req->vdev)
+		return -1;
+	vdev = (struct vfio_device___mdg *)req->vdev;
+	if (mdev_identify(vdev, req) && function_identify(req))
 		return -1;
 	restricted_of(req);
 	uuid_format(&req->id, req->uuid);
@@ -1518,6 +1654,82 @@ int BPF_PROG(mdg_unregister, struct vfio_device___mdg *vdev)
 		device_forget(BPF_CORE_READ(vdev, group, dev.devt), &req.id);
 	if (bpf_core_field_exists(vdev->device))
 		device_forget(BPF_CORE_READ(vdev, device.devt), &req.id);
+	return 0;
+}
+
+/* ---- vGPU types as they are written -------------------------------------------------------- */
+
+/*
+ * A write to <function>/nvidia/current_vgpu_type: the function named by the grandparent
+ * directory, as sysfs names a PCI device's directory. Every write to a sysfs or other kernfs
+ * file passes kernfs_fop_write_iter (write, pwrite, writev, splice and io_uring alike), which
+ * calls the attribute's store() in between: so its entry and its exit bracket the change.
+ */
+static __always_inline int vgpu_type_write(struct kiocb *iocb, struct mdg_dev_id *id)
+{
+	static const char file[] = "current_vgpu_type", dir[] = "nvidia";
+	char buf[MDG_PCI_NAME_LEN] = {};
+	struct dentry *d, *parent;
+	const unsigned char *s;
+	__u32 i;
+
+	d = BPF_CORE_READ(iocb, ki_filp, f_path.dentry);
+	if (!d || BPF_CORE_READ(d, d_name.len) != sizeof(file) - 1)
+		return 0;
+	s = BPF_CORE_READ(d, d_name.name);
+	if (!s || bpf_probe_read_kernel_str(buf, sizeof(buf), s) != sizeof(file))
+		return 0;
+	for (i = 0; i < sizeof(file); i++) {
+		if (buf[i] != file[i])
+			return 0;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	s = BPF_CORE_READ(parent, d_name.name);
+	if (!s || bpf_probe_read_kernel_str(buf, sizeof(buf), s) != sizeof(dir))
+		return 0;
+	for (i = 0; i < sizeof(dir); i++) {
+		if (buf[i] != dir[i])
+			return 0;
+	}
+	s = BPF_CORE_READ(parent, d_parent, d_name.name);
+	__builtin_memset(buf, 0, sizeof(buf));
+	if (!s || bpf_probe_read_kernel_str(buf, sizeof(buf), s) <= 0)
+		return 0;
+	return mdg_pci_parse(buf, id) == 0;
+}
+
+SEC("fentry/kernfs_fop_write_iter")
+int BPF_PROG(mdg_type_write_begin, struct kiocb *iocb, struct iov_iter *iter)
+{
+	struct mdg_fn_writes zero = {}, *w;
+	struct mdg_dev_id id;
+
+	if (!vgpu_type_write(iocb, &id))
+		return 0;
+	bpf_map_update_elem(&mdg_fn_writes, &id, &zero, BPF_NOEXIST);
+	w = bpf_map_lookup_elem(&mdg_fn_writes, &id);
+	if (!w) {
+		/* uncounted: no entry can be trusted from here on, each use asks the loader */
+		fn_writes_lost = 1;
+		return 0;
+	}
+	__sync_fetch_and_add(&w->started, 1);
+	return 0;
+}
+
+/* The type may have changed: the loader reads it again (and until then it is not current). */
+SEC("fexit/kernfs_fop_write_iter")
+int BPF_PROG(mdg_type_write_end, struct kiocb *iocb, struct iov_iter *iter, long ret)
+{
+	struct mdg_fn_writes *w;
+	struct mdg_dev_id id;
+
+	if (!vgpu_type_write(iocb, &id))
+		return 0;
+	w = bpf_map_lookup_elem(&mdg_fn_writes, &id);
+	if (w)
+		__sync_fetch_and_add(&w->ended, 1);
+	ask_loader(&rescan_asked, MDG_EV_UNKNOWN_TYPE);
 	return 0;
 }
 

@@ -17,11 +17,15 @@
  *   whose bus is the mdev bus, named "mdev"; physical (vfio-pci) devices sit on other buses;
  * - the mdev's uuid is a guid_t parsed by guid_parse() from the text written to "create", so
  *   its first three fields are little-endian; the type's sysfs name is its kobject's name.
+ * - any other VFIO device of a PCI function (vfio-pci and its variant drivers, a vendor's own
+ *   driver) has vfio_device->dev = &pci_dev->dev, on the bus named "pci", named by
+ *   pci_setup_device() as include/pciaddr.h parses it.
  */
 #ifndef MDG_VFIO_BPF_H
 #define MDG_VFIO_BPF_H
 
 #include "mdevguard.h"
+#include "pciaddr.h"
 
 #define S_IFMT	00170000
 #define S_IFCHR	0020000
@@ -202,6 +206,42 @@ static __always_inline int mdev_identify(struct vfio_device___mdg *vdev, struct 
 		req->type[0] = '\0';
 	req->type_hash = mdg_type_hash(req->type);
 	return 0;
+}
+
+/* A PCI function as a selector sees it: its driver's name, address and numbers. */
+struct mdg_fnmatch {
+	__u64 driver[4];		/* the bound driver's name, NUL-padded; first the bus's
+					   and the device's own name, read here on the way */
+	struct mdg_dev_id id;
+	__u32 vendor;
+	__u32 device;
+};
+
+/*
+ * The PCI function behind vdev, if it is one: its identity in m->id and its pci_dev, or NULL
+ * (an mdev's vdev never gets here, nor anything on another bus). One buffer for every name
+ * read: the decisions' stack is nearly full on 6.1.
+ */
+static __always_inline struct pci_dev *pci_function_of(struct vfio_device___mdg *vdev,
+						       struct mdg_fnmatch *m)
+{
+	char *name = (char *)m->driver;
+	struct device *dev;
+	const char *s;
+
+	dev = BPF_CORE_READ(vdev, dev);
+	if (!dev)
+		return NULL;
+	s = BPF_CORE_READ(dev, bus, name);
+	if (!s || bpf_probe_read_kernel_str(name, 8, s) != 4 || name[0] != 'p' ||
+	    name[1] != 'c' || name[2] != 'i')
+		return NULL;
+	__builtin_memset(m->driver, 0, sizeof(m->driver));
+	s = BPF_CORE_READ(dev, kobj.name);
+	if (!s || bpf_probe_read_kernel_str(name, sizeof(m->driver), s) <= 0 ||
+	    mdg_pci_parse(name, &m->id))
+		return NULL;
+	return (void *)dev - bpf_core_field_offset(struct pci_dev, dev);
 }
 
 #endif /* MDG_VFIO_BPF_H */

@@ -17,6 +17,7 @@
 #define MDG_COMM_LEN	16
 #define MDG_MAX_HELD	16	/* distinct devices one process can hold at once */
 #define MDG_MAX_MAJORS	4	/* VFIO group and device cdev majors the open filter passes */
+#define MDG_MAX_SELECTORS 8	/* PCI function selectors the kernel side matches at use */
 #define MDG_MAX_FILES	64	/* files of one device counted for one process; more are
 				   covered by the release pass instead */
 
@@ -27,7 +28,7 @@
 #define MDG_MINOR(dev)		((__u32)(dev) & ((1U << MDG_MINORBITS) - 1))
 
 /* Bumped whenever a map layout or a program's meaning changes. */
-#define MDG_ABI_VERSION	5
+#define MDG_ABI_VERSION	6
 
 enum mdg_mode {
 	MDG_MODE_EXCLUSIVE = 0,
@@ -45,6 +46,7 @@ enum mdg_reason {
 	MDG_REASON_UNKNOWN_TYPE,	/* type not scanned yet when the device was used: fail closed */
 };
 
+
 enum mdg_node {
 	MDG_NODE_GROUP = 0,	/* /dev/vfio/<group> */
 	MDG_NODE_CDEV = 1,	/* /dev/vfio/devices/vfio<X> */
@@ -54,6 +56,59 @@ enum mdg_node {
 struct mdg_dev_id {
 	__u64 hi;
 	__u64 lo;
+};
+
+/*
+ * vGPU functions: PCI functions under the rule (include/pciaddr.h names them). A function is a
+ * vGPU when its driver gives it a vendor vGPU type (NVIDIA's layout: a non-zero
+ * nvidia/current_vgpu_type, the type "nvidia-<id>") or when an operator's selector matches it
+ * (the type "<vendor>:<device>"). Every other VFIO device is physical and never decided.
+ */
+enum mdg_fn_source {
+	MDG_FN_NONE = 0,		/* the vendor's layout, and no type now: not under the rule */
+	MDG_FN_VENDOR,			/* the vendor's vGPU type */
+	MDG_FN_SELECTOR,		/* an operator's selector */
+};
+
+enum mdg_sel_kind {
+	MDG_SEL_NONE = 0,
+	MDG_SEL_ID,			/* vendor:device */
+	MDG_SEL_ADDR,			/* one PCI address */
+	MDG_SEL_DRIVER,			/* the bound driver's name */
+};
+
+/*
+ * What the kernel side matches, at the use, for a function the loader has not read since its
+ * type last changed: a match is a vGPU of a type not known yet, restricted until the rescan it
+ * asks for. The loader's own selectors, the vendors' drivers and every driver it saw with the
+ * vendor's layout, come first.
+ */
+struct mdg_selector {
+	__u32 kind;			/* enum mdg_sel_kind */
+	__u16 vendor;
+	__u16 device;			/* 0xffff: any device of the vendor */
+	struct mdg_dev_id addr;
+	char driver[32];		/* NUL-padded: compared as four words */
+};
+
+/* Map "functions": key is the function's struct mdg_dev_id. Written by the loader. */
+struct mdg_function {
+	__u64 type_hash;		/* 0: no vGPU type, not under the rule */
+	__u64 seq;			/* its fn_writes "started" when the type was read: the entry
+					   is current only while that count has not moved */
+	char type[MDG_TYPE_LEN];
+	__u8 source;			/* enum mdg_fn_source */
+	__u8 pad[7];
+};
+
+/*
+ * Map "fn_writes": key as above. Writes to the function's nvidia/current_vgpu_type, counted by
+ * the kernel side as they begin and as they end: a type read while none is under way and
+ * before the next begins is the type until then.
+ */
+struct mdg_fn_writes {
+	__u64 started;
+	__u64 ended;
 };
 
 /*
@@ -223,6 +278,7 @@ struct mdg_config {
 	__u64 loaded_at;		/* CLOCK_REALTIME seconds of the first load */
 	__u64 pass_gen;			/* generation of the current release pass */
 	__u64 epoch;			/* last holding epoch handed out */
+	struct mdg_selector selectors[MDG_MAX_SELECTORS];
 };
 
 /* Map "stats": per-CPU counters. */
@@ -279,7 +335,10 @@ MDG_ABI_SIZE(mdg_holder_key, 16);
 MDG_ABI_SIZE(mdg_tally, 12);
 MDG_ABI_SIZE(mdg_holder, 1632);
 MDG_ABI_SIZE(mdg_file, 48);
-MDG_ABI_SIZE(mdg_config, 72);
+MDG_ABI_SIZE(mdg_config, 520);
+MDG_ABI_SIZE(mdg_selector, 56);
+MDG_ABI_SIZE(mdg_function, 88);
+MDG_ABI_SIZE(mdg_fn_writes, 16);
 MDG_ABI_SIZE(mdg_stats, 72);
 MDG_ABI_SIZE(mdg_event, 400);
 _Static_assert(__builtin_offsetof(struct mdg_holder, held) % 8 == 0, "held[] 8-byte aligned");

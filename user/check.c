@@ -17,6 +17,7 @@
 #include "domxml.h"
 #include "mdevctl.h"
 #include "policy.h"
+#include "vgpufn.h"
 
 #define EXIT_DENIED 1
 #define EXIT_BAD_INPUT 2
@@ -84,7 +85,7 @@ static int decide_all(struct mdg_opts *o, struct checked *c, int nr, const char 
 	memset(held, 0, sizeof(held));
 	for (i = 0; i < nr; i++) {
 		memset(&req, 0, sizeof(req));
-		mdg_uuid_parse(c[i].dev->uuid, &req.id);
+		mdg_devid_parse(c[i].dev->uuid, &req.id);
 		req.type_hash = mdg_type_hash(c[i].dev->type);
 		req.restricted = c[i].restricted;
 		rule = mdg_decide(held, nr_held, &req, o->policy.mode);
@@ -165,10 +166,16 @@ static int find_device(const struct mdg_opts *o, const struct mdg_sysfs *s, cons
 		       struct checked *c)
 {
 	struct mdg_mdevctl_def def;
+	struct mdg_dev_id id;
 	char err[2 * PATH_MAX];
 	int ret;
 
 	c->dev = mdg_sysfs_find(s, uuid);
+	if (!c->dev && mdg_uuid_parse(uuid, &id)) {
+		mdg_err("check: %s is no vGPU function under %s/bus/pci/devices: no vendor vGPU type read while current, no --vgpu-function selector; mdevguard never decides it",
+			uuid, o->sysfs);
+		return EXIT_BAD_INPUT;
+	}
 	if (!c->dev) {
 		ret = mdg_mdevctl_find(o->mdevctl_dir, uuid, &def, err, sizeof(err));
 		if (ret < 0) {
@@ -194,14 +201,22 @@ static int find_device(const struct mdg_opts *o, const struct mdg_sysfs *s, cons
 /* The devices, valid UUIDs, checked together; domain names them in the output, or NULL. */
 static int check_uuids(struct mdg_opts *o, int nr, char *const *uuids, const char *domain)
 {
+	struct mdg_selector sel[MDG_MAX_POLICY_SELECTORS];
+	struct mdg_fn_opts fo = { 0 };
 	struct mdg_sysfs s = {};
 	struct mdg_dev_id id;
 	struct checked *c;
 	int i, ret;
 
 	ret = mdg_sysfs_scan(o->sysfs, &s, mdg_warn_cb, NULL);
+	if (!ret) {
+		fo.sel = sel;
+		fo.nr_sel = mdg_policy_selectors(&o->policy, sel);
+		ret = mdg_fn_scan(o->sysfs, &fo, &s, mdg_warn_cb, NULL);
+	}
 	if (ret) {
 		mdg_err("cannot scan %s: %s", o->sysfs, strerror(-ret));
+		mdg_sysfs_free(&s);
 		return EXIT_BAD_INPUT;
 	}
 	c = calloc(nr, sizeof(*c));
@@ -212,7 +227,7 @@ static int check_uuids(struct mdg_opts *o, int nr, char *const *uuids, const cha
 	for (i = 0; i < nr; i++) {
 		char norm[MDG_UUID_LEN];
 
-		mdg_uuid_parse(uuids[i], &id);
+		mdg_devid_parse(uuids[i], &id);
 		mdg_uuid_format(&id, norm);
 		ret = find_device(o, &s, norm, &c[i]);
 		if (ret)
@@ -306,8 +321,8 @@ int mdg_cmd_check(struct mdg_opts *o, int nr, char **uuids)
 		return EXIT_BAD_INPUT;
 	}
 	for (i = 0; i < nr; i++) {
-		if (mdg_uuid_parse(uuids[i], &id)) {
-			mdg_err("check: '%s' is not a UUID", uuids[i]);
+		if (mdg_devid_parse(uuids[i], &id)) {
+			mdg_err("check: '%s' is neither an mdev's UUID nor a PCI address", uuids[i]);
 			return EXIT_BAD_INPUT;
 		}
 	}

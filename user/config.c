@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "config.h"
+#include "vgpufn.h"
 
 #define QUOTE_MAX 64	/* characters of a bad value repeated in an error */
 
@@ -145,6 +146,7 @@ void mdg_policy_free(struct mdg_policy *p)
 	strlist_free(&p->restrict_devices);
 	strlist_free(&p->allow_devices);
 	strlist_free(&p->brokers);
+	strlist_free(&p->vgpu_functions);
 	mdg_policy_init(p);
 }
 
@@ -155,6 +157,7 @@ static int policy_copy(struct mdg_policy *dst, const struct mdg_policy *src)
 	*dst = *src;
 	dst->restrict_types = dst->allow_types = (struct mdg_strlist){ 0 };
 	dst->restrict_devices = dst->allow_devices = dst->brokers = (struct mdg_strlist){ 0 };
+	dst->vgpu_functions = (struct mdg_strlist){ 0 };
 	ret = strlist_copy(&dst->restrict_types, &src->restrict_types);
 	if (!ret)
 		ret = strlist_copy(&dst->allow_types, &src->allow_types);
@@ -164,6 +167,8 @@ static int policy_copy(struct mdg_policy *dst, const struct mdg_policy *src)
 		ret = strlist_copy(&dst->allow_devices, &src->allow_devices);
 	if (!ret)
 		ret = strlist_copy(&dst->brokers, &src->brokers);
+	if (!ret)
+		ret = strlist_copy(&dst->vgpu_functions, &src->vgpu_functions);
 	if (ret)
 		mdg_policy_free(dst);
 	return ret;
@@ -302,14 +307,49 @@ static int set_device(struct mdg_policy *p, const char *key, const char *v, char
 	char uuid[MDG_UUID_LEN];
 	struct mdg_dev_id id;
 
-	if (mdg_uuid_parse(v, &id)) {
-		bad_value(err, errlen, key, v, "a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+	if (mdg_devid_parse(v, &id)) {
+		bad_value(err, errlen, key, v,
+			  "an mdev's UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) or a vGPU function's PCI address (DDDD:BB:SS.F)");
 		return -EINVAL;
 	}
 	mdg_uuid_format(&id, uuid);
 	if (deny)
 		return list_move(&p->restrict_devices, &p->allow_devices, uuid, err, errlen);
 	return list_move(&p->allow_devices, &p->restrict_devices, uuid, err, errlen);
+}
+
+/* A selector kept as written once it parses; the service turns it into the kernel side's. */
+static int set_vgpu_function(struct mdg_policy *p, const char *key, const char *v, char *err,
+			     size_t errlen)
+{
+	struct mdg_selector sel;
+	char why[160];
+
+	if (mdg_selector_parse(v, &sel, why, sizeof(why))) {
+		mdg_set_err(err, errlen, "%s: %s", key, why);
+		return -EINVAL;
+	}
+	if (p->vgpu_functions.n >= MDG_MAX_POLICY_SELECTORS && !strlist_has(&p->vgpu_functions, v)) {
+		mdg_set_err(err, errlen, "%s: at most %d selectors", key, MDG_MAX_POLICY_SELECTORS);
+		return -EINVAL;
+	}
+	if (strlist_add(&p->vgpu_functions, v)) {
+		mdg_set_err(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+size_t mdg_policy_selectors(const struct mdg_policy *p, struct mdg_selector *sel)
+{
+	char err[256];
+	size_t i, n = 0;
+
+	for (i = 0; i < p->vgpu_functions.n && n < MDG_MAX_POLICY_SELECTORS; i++) {
+		if (!mdg_selector_parse(p->vgpu_functions.v[i], &sel[n], err, sizeof(err)))
+			n++;
+	}
+	return n;
 }
 
 static int set_broker(struct mdg_policy *p, const char *key, const char *v, char *err,
@@ -339,6 +379,7 @@ static const struct {
 	{ "restrict-device", set_device, false },
 	{ "allow-device", set_device, false },
 	{ "broker", set_broker, false },
+	{ "vgpu-function", set_vgpu_function, false },
 	{ "errno", set_errno, false },
 };
 

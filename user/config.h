@@ -23,9 +23,14 @@ struct mdg_policy {
 	int deny_errno;			/* EPERM (default), EACCES or EBUSY */
 	struct mdg_strlist restrict_types, allow_types;
 	struct mdg_strlist restrict_devices, allow_devices;	/* UUIDs, lower case */
+	struct mdg_strlist vgpu_functions;	/* selectors of PCI functions under the rule,
+						   as written (vgpufn.h) */
 	struct mdg_strlist brokers;	/* accepted for old configurations, and ignored: a
 					   process that never uses a device holds nothing */
 };
+
+/* Selectors an operator may give: the kernel side's table also holds the vendors' drivers. */
+#define MDG_MAX_POLICY_SELECTORS 4
 
 #define MDG_DEFAULT_CONFIG "/etc/mdevguard/mdevguard.conf"
 #define MDG_CONFIG_LINE_MAX 4096	/* characters of one config line, without the newline */
@@ -79,6 +84,10 @@ bool mdg_policy_restricted(const struct mdg_policy *p, const struct mdg_sysfs_de
 /* The same for a type as a whole, before any device override: what the "types" map holds. */
 bool mdg_policy_type_restricted(const struct mdg_policy *p, const char *type, enum mdg_attr attr,
 				enum mdg_reason *reason);
+
+/* The vgpu-function selectors, parsed (they were checked when set); how many, at most
+ * MDG_MAX_POLICY_SELECTORS. */
+size_t mdg_policy_selectors(const struct mdg_policy *p, struct mdg_selector *sel);
 
 int mdg_mode_parse(const char *s, enum mdg_mode *m);	/* names.h's; -EINVAL otherwise */
 

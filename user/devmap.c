@@ -9,6 +9,7 @@
 
 #include "devmap.h"
 #include "log.h"
+#include "vgpufn.h"
 
 static int cmp_dev(const void *a, const void *b)
 {
@@ -46,7 +47,7 @@ static void fill_dev(const struct mdg_policy *p, const struct mdg_sysfs_dev *d, 
 
 	memset(e, 0, sizeof(*e));
 	e->rdev = rdev;
-	mdg_uuid_parse(d->uuid, &e->v.id);
+	mdg_devid_parse(d->uuid, &e->v.id);
 	e->v.type_hash = mdg_type_hash(d->type);
 	snprintf(e->v.type, sizeof(e->v.type), "%s", d->type);
 	snprintf(e->v.uuid, sizeof(e->v.uuid), "%s", d->uuid);
@@ -82,7 +83,8 @@ int mdg_devmap_build(const struct mdg_sysfs *scan, const struct mdg_policy *p,
 	m->devs = calloc(scan->nr_devs * 2 + 1, sizeof(*m->devs));
 	m->types = calloc(nr_types + 1, sizeof(*m->types));
 	m->overrides = calloc(lists[0]->n + lists[1]->n + 1, sizeof(*m->overrides));
-	if (!m->devs || !m->types || !m->overrides) {
+	m->fns = calloc(scan->nr_fns + 1, sizeof(*m->fns));
+	if (!m->devs || !m->types || !m->overrides || !m->fns) {
 		mdg_devmap_free(m);
 		return -ENOMEM;
 	}
@@ -135,7 +137,7 @@ int mdg_devmap_build(const struct mdg_sysfs *scan, const struct mdg_policy *p,
 		for (j = 0; j < lists[i]->n; j++) {
 			struct mdg_devmap_override *e = &m->overrides[o];
 
-			if (mdg_uuid_parse(lists[i]->v[j], &e->id))
+			if (mdg_devid_parse(lists[i]->v[j], &e->id))
 				continue;
 			memset(&e->v, 0, sizeof(e->v));
 			mdg_uuid_format(&e->id, e->v.uuid);
@@ -145,6 +147,24 @@ int mdg_devmap_build(const struct mdg_sysfs *scan, const struct mdg_policy *p,
 		}
 	}
 	m->nr_overrides = o;
+
+	/* A function whose type is not current gets no entry: the kernel side asks again. */
+	for (i = 0; i < scan->nr_fns; i++) {
+		const struct mdg_sysfs_fn *f = &scan->fns[i];
+		struct mdg_devmap_fn *e = &m->fns[m->nr_fns];
+
+		if (!f->current)
+			continue;
+		memset(e, 0, sizeof(*e));
+		e->id = f->id;
+		e->v.source = (__u8)f->source;
+		e->v.seq = f->seq;
+		if (f->source != MDG_FN_NONE) {
+			snprintf(e->v.type, sizeof(e->v.type), "%s", f->type);
+			e->v.type_hash = mdg_type_hash(e->v.type);
+		}
+		m->nr_fns++;
+	}
 	return 0;
 }
 
@@ -153,6 +173,7 @@ void mdg_devmap_free(struct mdg_devmap *m)
 	free(m->devs);
 	free(m->types);
 	free(m->overrides);
+	free(m->fns);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -185,7 +206,8 @@ void mdg_vfio_majors(const char *proc_devices, __u32 *majors)
 /* Writes key -> value unless the map already holds exactly that: decisions read these. */
 static int map_put(int fd, const void *key, const void *value, size_t size)
 {
-	char cur[sizeof(struct mdg_device)];
+	char cur[sizeof(struct mdg_device) > sizeof(struct mdg_function) ?
+		 sizeof(struct mdg_device) : sizeof(struct mdg_function)];
 
 	if (size <= sizeof(cur) && !bpf_map_lookup_elem(fd, key, cur) && !memcmp(cur, value, size))
 		return 0;
@@ -235,8 +257,19 @@ static bool keep_override(const struct mdg_devmap *m, const void *key)
 	return false;
 }
 
-int mdg_devmap_write(const struct mdg_devmap *m, int devices_fd, int types_fd, int overrides_fd)
+static bool keep_fn(const struct mdg_devmap *m, const void *key)
 {
+	size_t i;
+
+	for (i = 0; i < m->nr_fns; i++)
+		if (!memcmp(&m->fns[i].id, key, sizeof(m->fns[i].id)))
+			return true;
+	return false;
+}
+
+int mdg_devmap_write(const struct mdg_devmap *m, const struct mdg_devmap_fds *fds)
+{
+	int devices_fd = fds->devices, types_fd = fds->types, overrides_fd = fds->overrides;
 	const struct mdg_devmap_dev *first = NULL;
 	size_t i, failed = 0;
 	int ret = 0, err, first_err = 0;
@@ -256,6 +289,18 @@ int mdg_devmap_write(const struct mdg_devmap *m, int devices_fd, int types_fd, i
 					    m->overrides[i].v.uuid);
 	}
 	map_prune(overrides_fd, sizeof(struct mdg_dev_id), keep_override, m);
+	/* After the types their entries name. */
+	map_prune(fds->functions, sizeof(struct mdg_dev_id), keep_fn, m);
+	for (i = 0; i < m->nr_fns; i++) {
+		char addr[MDG_UUID_LEN];
+
+		err = map_put(fds->functions, &m->fns[i].id, &m->fns[i].v, sizeof(m->fns[i].v));
+		if (err && !ret) {
+			mdg_uuid_format(&m->fns[i].id, addr);
+			ret = mdg_err_errno(err, "cannot add vGPU function %s to the function map",
+					    addr);
+		}
+	}
 	/* Gone nodes first: their room is for the new ones. */
 	map_prune(devices_fd, sizeof(__u32), keep_dev, m);
 	for (i = 0; i < m->nr_devs; i++) {

@@ -27,6 +27,11 @@ struct mdg_devmap_override {
 	struct mdg_override v;
 };
 
+struct mdg_devmap_fn {
+	struct mdg_dev_id id;
+	struct mdg_function v;
+};
+
 struct mdg_devmap {
 	struct mdg_devmap_dev *devs;		/* sorted by rdev */
 	size_t nr_devs;
@@ -34,6 +39,8 @@ struct mdg_devmap {
 	size_t nr_types;
 	struct mdg_devmap_override *overrides;
 	size_t nr_overrides;
+	struct mdg_devmap_fn *fns;		/* the functions read while current */
+	size_t nr_fns;
 	__u32 majors[MDG_MAX_MAJORS];		/* VFIO's, then those the nodes have */
 	unsigned int majors_dropped;		/* majors that did not fit */
 };
@@ -51,12 +58,16 @@ void mdg_devmap_free(struct mdg_devmap *m);
 void mdg_vfio_majors(const char *proc_devices, __u32 *majors);
 
 /*
- * Writes m into the three maps: entries that differ, then the removal of entries m does not
+ * Writes m into the four maps: entries that differ, then the removal of entries m does not
  * have. Returns 0, or the first -errno of a type or override that could not be written (one
  * error line each). Device nodes that do not fit are reported in one error line and do not
  * fail the write: an open of such a node is let through, but the use of the device through it
  * is decided from the kernel's own record of the device (SPEC §6), so the start goes on.
  */
-int mdg_devmap_write(const struct mdg_devmap *m, int devices_fd, int types_fd, int overrides_fd);
+struct mdg_devmap_fds {
+	int devices, types, overrides, functions;
+};
+
+int mdg_devmap_write(const struct mdg_devmap *m, const struct mdg_devmap_fds *fds);
 
 #endif

@@ -8,12 +8,42 @@
 
 #include "log.h"
 #include "cli.h"
+#include "vgpufn.h"
 
 static struct json_object *attr_json(enum mdg_attr a)
 {
 	if (a == MDG_ATTR_ABSENT)
 		return NULL;
 	return json_object_new_string(mdg_attr_name(a));
+}
+
+static const char *source_name(enum mdg_fn_source src)
+{
+	switch (src) {
+	case MDG_FN_VENDOR:
+		return "vendor";
+	case MDG_FN_SELECTOR:
+		return "selector";
+	default:
+		return "none";
+	}
+}
+
+static struct json_object *fn_json(const struct mdg_sysfs_fn *f)
+{
+	struct json_object *x = json_object_new_object();
+	char buf[16];
+
+	json_object_object_add(x, "address", json_object_new_string(f->addr));
+	snprintf(buf, sizeof(buf), "%04x:%04x", f->vendor, f->device);
+	json_object_object_add(x, "id", json_object_new_string(buf));
+	json_object_object_add(x, "driver", json_object_new_string(f->driver));
+	json_object_object_add(x, "source", json_object_new_string(source_name(f->source)));
+	json_object_object_add(x, "vendor_type_id",
+			       f->layout ? json_object_new_int64((int64_t)f->vtype) : NULL);
+	json_object_object_add(x, "type", f->type[0] ? json_object_new_string(f->type) : NULL);
+	json_object_object_add(x, "name", f->name[0] ? json_object_new_string(f->name) : NULL);
+	return x;
 }
 
 static struct json_object *list_json(const char *root, const struct mdg_sysfs *s)
@@ -62,9 +92,17 @@ static struct json_object *list_json(const char *root, const struct mdg_sysfs *s
 			snprintf(buf, sizeof(buf), "%u:%u", d->cdev_major, d->cdev_minor);
 			json_object_object_add(x, "cdev_rdev", json_object_new_string(buf));
 		}
+		if (d->function) {
+			json_object_object_add(x, "function", json_object_new_boolean(1));
+			json_object_object_add(x, "name", json_object_new_string(d->name));
+		}
 		json_object_array_add(arr, x);
 	}
 	json_object_object_add(o, "devices", arr);
+	arr = json_object_new_array();
+	for (i = 0; i < s->nr_fns; i++)
+		json_object_array_add(arr, fn_json(&s->fns[i]));
+	json_object_object_add(o, "functions", arr);
 	return o;
 }
 
@@ -98,6 +136,18 @@ static void list_text(const struct mdg_sysfs *s)
 		       node, d->has_cdev ? " /dev/vfio/devices/" : "",
 		       d->has_cdev ? d->cdev_name : "");
 	}
+	if (!s->nr_fns)
+		return;
+	printf("\nvGPU functions (%zu):\n", s->nr_fns);
+	printf("  %-16s  %-9s  %-20s  %-8s  %-12s  %s\n", "ADDRESS", "ID", "DRIVER", "SOURCE",
+	       "TYPE", "NAME");
+	for (i = 0; i < s->nr_fns; i++) {
+		const struct mdg_sysfs_fn *f = &s->fns[i];
+
+		printf("  %-16s  %04x:%04x  %-20s  %-8s  %-12s  %s\n", f->addr, f->vendor, f->device,
+		       f->driver[0] ? f->driver : "-", source_name(f->source),
+		       f->type[0] ? f->type : "-", f->name[0] ? f->name : "-");
+	}
 }
 
 int mdg_cmd_list(struct mdg_opts *o, int argc, char **argv)
@@ -107,8 +157,11 @@ int mdg_cmd_list(struct mdg_opts *o, int argc, char **argv)
 	int ret;
 
 	ret = mdg_sysfs_scan(o->sysfs, &s, mdg_warn_cb, NULL);
+	if (!ret)
+		ret = mdg_fn_scan(o->sysfs, NULL, &s, mdg_warn_cb, NULL);
 	if (ret) {
 		mdg_err("cannot scan %s: %s", o->sysfs, strerror(-ret));
+		mdg_sysfs_free(&s);
 		return 1;
 	}
 	if (o->json) {

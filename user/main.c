@@ -39,8 +39,12 @@ struct cmd {
 	"  --absent restricted|unrestricted\n" \
 	"                              types without the attribute (default unrestricted)\n" \
 	"  --restrict-type TYPE, --allow-type TYPE\n" \
-	"  --restrict-device UUID, --allow-device UUID\n" \
-	"                              operator overrides, beating sysfs\n" \
+	"  --restrict-device DEVICE, --allow-device DEVICE\n" \
+	"                              operator overrides, beating sysfs: an mdev's UUID or\n" \
+	"                              a vGPU function's PCI address\n" \
+	"  --vgpu-function SELECTOR    PCI functions under the rule besides those a vendor's\n" \
+	"                              driver types: VENDOR:DEVICE or VENDOR:* (hex), a PCI\n" \
+	"                              address, or driver=NAME; their type is VENDOR:DEVICE\n" \
 	"  --broker PATH               ignored (kept for old configurations): a process that\n" \
 	"                              never uses a device holds nothing\n" \
 	"  --errno EPERM|EACCES|EBUSY  errno of a denied open (default EPERM)\n" \
@@ -108,7 +112,8 @@ static const char *main_usage =
 
 enum {
 	LO_MODE = 256, LO_AUDIT, LO_ABSENT, LO_RESTRICT_TYPE, LO_ALLOW_TYPE, LO_RESTRICT_DEVICE,
-	LO_ALLOW_DEVICE, LO_BROKER, LO_ERRNO, LO_CONFIG, LO_PIN_DIR, LO_SYSFS, LO_JSON,
+	LO_ALLOW_DEVICE, LO_BROKER, LO_VGPU_FUNCTION, LO_ERRNO, LO_CONFIG, LO_PIN_DIR, LO_SYSFS,
+	LO_JSON,
 	LO_LOG_FORMAT, LO_LOG_ALLOW, LO_METRICS, LO_UNLOAD, LO_RESCAN, LO_VERBOSE, LO_DOMAIN_XML,
 	LO_MDEVCTL_DIR, LO_HELP,
 };
@@ -122,6 +127,7 @@ static const struct option long_opts[] = {
 	{ "restrict-device", required_argument, NULL, LO_RESTRICT_DEVICE },
 	{ "allow-device", required_argument, NULL, LO_ALLOW_DEVICE },
 	{ "broker", required_argument, NULL, LO_BROKER },
+	{ "vgpu-function", required_argument, NULL, LO_VGPU_FUNCTION },
 	{ "errno", required_argument, NULL, LO_ERRNO },
 	{ "config", required_argument, NULL, LO_CONFIG },
 	{ "pin-dir", required_argument, NULL, LO_PIN_DIR },

@@ -19,6 +19,8 @@ const struct mdg_pin mdg_pins[] = {
 	{ MDG_PIN_DEVICES, "mdg_devices", MDG_PIN_MAP },
 	{ MDG_PIN_TYPES, "mdg_types", MDG_PIN_MAP },
 	{ MDG_PIN_OVERRIDES, "mdg_overrides", MDG_PIN_MAP },
+	{ MDG_PIN_FUNCTIONS, "mdg_functions", MDG_PIN_MAP },
+	{ MDG_PIN_FN_WRITES, "mdg_fn_writes", MDG_PIN_MAP },
 	{ MDG_PIN_HOLDERS, "mdg_holders", MDG_PIN_MAP },
 	{ MDG_PIN_FILES, "mdg_files", MDG_PIN_MAP },
 	{ MDG_PIN_STATS, "mdg_stats", MDG_PIN_MAP },
@@ -38,6 +40,9 @@ const struct mdg_pin mdg_pins[] = {
 	{ "link_exec", "mdg_exec", MDG_PIN_LINK_RELEASE },
 	{ "link_register", "mdg_register", MDG_PIN_LINK_RELEASE },
 	{ "link_unregister", "mdg_unregister", MDG_PIN_LINK_RELEASE },
+	/* before the first scan: a type read while no write was counted is not current */
+	{ "link_type_write_begin", "mdg_type_write_begin", MDG_PIN_LINK_RELEASE },
+	{ "link_type_write_end", "mdg_type_write_end", MDG_PIN_LINK_RELEASE },
 	{ "link_file_receive", "mdg_file_receive", MDG_PIN_LINK_DECIDE },
 	{ "link_binder_transfer", "mdg_binder_transfer", MDG_PIN_LINK_DECIDE },
 	{ "link_mmap_file", "mdg_mmap_file", MDG_PIN_LINK_DECIDE },

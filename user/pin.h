@@ -40,6 +40,8 @@ extern const size_t mdg_nr_pins;
 #define MDG_PIN_DEVICES		"devices"
 #define MDG_PIN_TYPES		"types"
 #define MDG_PIN_OVERRIDES	"overrides"
+#define MDG_PIN_FUNCTIONS	"functions"
+#define MDG_PIN_FN_WRITES	"fn_writes"
 #define MDG_PIN_HOLDERS		"holders"
 #define MDG_PIN_FILES		"files"
 #define MDG_PIN_STATS		"stats"

@@ -31,6 +31,7 @@
 #include "procinfo.h"
 #include "sysfs.h"
 #include "uevent.h"
+#include "vgpufn.h"
 
 #define MDG_METRICS_INTERVAL_S 5
 #define MDG_PASS_INTERVAL_MS 2000	/* release passes while uncounted holdings remain */
@@ -49,6 +50,7 @@ struct service {
 	int metrics_err;
 	long long pass_due_ms;	/* when the next release pass runs; 0: none planned */
 	bool rescan_due;	/* the kernel side met a type it does not know */
+	bool selectors_reset;	/* the policy changed: the kernel side's selectors are rebuilt */
 	unsigned long scans;
 	__u64 lost_said;	/* lost events already reported */
 	bool host_pids;		/* this service sees the pids the holders map is keyed by */
@@ -103,11 +105,80 @@ static void warn_collect(void *ctx, const char *fmt, ...)
 		mdg_warn("%s", line);
 }
 
+/* The kernel side's count of writes to a function's type (mdg_fn_seq_fn). */
+static void fn_seq(void *ctx, const struct mdg_dev_id *id, __u64 *started, __u64 *ended)
+{
+	struct service *s = ctx;
+	struct mdg_fn_writes w;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->bpf.skel->maps.mdg_fn_writes), id, &w))
+		return;
+	*started = w.started;
+	*ended = w.ended;
+}
+
+static bool add_selector(struct mdg_config *cfg, size_t *n, const struct mdg_selector *sel)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		if (!memcmp(&cfg->selectors[i], sel, sizeof(*sel)))
+			return true;
+	}
+	if (*n == MDG_MAX_SELECTORS)
+		return false;
+	cfg->selectors[(*n)++] = *sel;
+	return true;
+}
+
+static void add_driver(struct mdg_config *cfg, size_t *n, const char *driver)
+{
+	struct mdg_selector sel = { .kind = MDG_SEL_DRIVER };
+
+	if (strlen(driver) >= sizeof(sel.driver))
+		return;
+	memcpy(sel.driver, driver, strlen(driver));
+	if (!add_selector(cfg, n, &sel))
+		mdg_warn("driver %s gives its functions vGPU types, and the kernel side's table of %d selectors is full: a function of it typed an instant before its use may be taken for a physical one until the next scan",
+			 driver, MDG_MAX_SELECTORS);
+}
+
+/*
+ * The selectors the kernel side matches at the use of a function it has no current entry for:
+ * the operator's, the vendors' drivers, and the drivers seen giving functions a vendor's type.
+ * Written in place (a decision reads them as they are): a table that only grows until the
+ * policy changes.
+ */
+static void write_selectors(struct service *s, const struct mdg_selector *sel, size_t nr_sel,
+			    const struct mdg_sysfs *scan, bool reset)
+{
+	struct mdg_config *cfg = &s->bpf.skel->bss->cfg;
+	size_t i, n = 0;
+
+	if (!reset) {
+		while (n < MDG_MAX_SELECTORS && cfg->selectors[n].kind != MDG_SEL_NONE)
+			n++;
+	}
+	for (i = 0; i < nr_sel; i++)
+		add_selector(cfg, &n, &sel[i]);	/* room: the policy takes at most its share */
+	for (i = 0; i < mdg_nr_vgpu_drivers; i++)
+		add_driver(cfg, &n, mdg_vgpu_drivers[i]);
+	for (i = 0; i < scan->nr_fns; i++) {
+		if (scan->fns[i].layout && scan->fns[i].driver[0])
+			add_driver(cfg, &n, scan->fns[i].driver);
+	}
+	for (i = n; reset && i < MDG_MAX_SELECTORS; i++)
+		memset(&cfg->selectors[i], 0, sizeof(cfg->selectors[i]));
+}
+
 /* Brings the kernel side in line with sysfs and the policy: majors first, then the maps. */
 static int sync_devices(struct service *s)
 {
 	struct mdg_config *cfg = &s->bpf.skel->bss->cfg;
 	struct mdevguard *skel = s->bpf.skel;
+	struct mdg_fn_opts fo = { .seq = fn_seq, .seq_ctx = s, .prev = &s->scan };
+	struct mdg_selector sel[MDG_MAX_POLICY_SELECTORS];
+	struct mdg_devmap_fds fds;
 	struct mdg_sysfs scan = {};
 	__u32 majors[MDG_MAX_MAJORS];
 	struct mdg_devmap m;
@@ -122,6 +193,15 @@ static int sync_devices(struct service *s)
 	ret = mdg_sysfs_scan(s->o->sysfs, &scan, warn_collect, s);
 	if (ret)
 		return mdg_err_errno(ret, "cannot scan %s", s->o->sysfs);
+	fo.nr_sel = mdg_policy_selectors(&s->o->policy, sel);
+	fo.sel = sel;
+	ret = mdg_fn_scan(s->o->sysfs, &fo, &scan, warn_collect, s);
+	if (ret) {
+		mdg_sysfs_free(&scan);
+		return mdg_err_errno(ret, "cannot scan %s for vGPU functions", s->o->sysfs);
+	}
+	write_selectors(s, sel, fo.nr_sel, &scan, s->selectors_reset);
+	s->selectors_reset = false;
 	memcpy(majors, cfg->majors, sizeof(majors));
 	mdg_vfio_majors("/proc/devices", majors);
 	ret = mdg_devmap_build(&scan, &s->o->policy, majors, &m);
@@ -137,9 +217,11 @@ static int sync_devices(struct service *s)
 	__sync_synchronize();
 	if (s->scans++)
 		fault_point("rescan");
-	ret = mdg_devmap_write(&m, bpf_map__fd(skel->maps.mdg_devices),
-			       bpf_map__fd(skel->maps.mdg_types),
-			       bpf_map__fd(skel->maps.mdg_overrides));
+	fds.devices = bpf_map__fd(skel->maps.mdg_devices);
+	fds.types = bpf_map__fd(skel->maps.mdg_types);
+	fds.overrides = bpf_map__fd(skel->maps.mdg_overrides);
+	fds.functions = bpf_map__fd(skel->maps.mdg_functions);
+	ret = mdg_devmap_write(&m, &fds);
 	mdg_devmap_free(&m);
 	mdg_sysfs_free(&s->scan);
 	s->scan = scan;
@@ -205,6 +287,7 @@ static int reload(struct service *s)
 		return ret;
 	}
 	apply_config(s);
+	s->selectors_reset = true;
 	ret = sync_devices(s);
 	say_ready(s, "reloaded");
 	return ret;
@@ -477,6 +560,8 @@ static int start(struct service *s)
 	s->lost_said = lost_events(s);
 	mdg_events_init(&s->ev, s->o->log_format);
 	apply_config(s);
+	/* an earlier instance's selectors, its policy's, are not this one's */
+	s->selectors_reset = true;
 	ret = setup_fds(s);
 	/* Uevents are already queued on the socket: nothing created from here on is missed. */
 	if (!ret)
@@ -488,6 +573,13 @@ static int start(struct service *s)
 	if (ret)
 		return ret;
 	fault_point("release-attached");
+	/*
+	 * Type writes are counted from here: a type the first scan read before may have changed
+	 * unseen, so the functions are read again.
+	 */
+	ret = sync_devices(s);
+	if (ret)
+		return ret;
 	ret = mdg_bpf_adopt(&s->bpf);
 	if (ret)
 		return ret;

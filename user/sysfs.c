@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pciaddr.h"
 #include "sysfs.h"
 
 #define ATTR_FILE	"single_usage_restriction"
@@ -453,7 +454,7 @@ static int type_attr(struct scan *s, const char *type_real, struct mdg_sysfs_dev
 static int read_devnum(const struct scan *s, const char *path, unsigned int *maj,
 		       unsigned int *min, bool *enoent)
 {
-	char buf[32], raw[RAW_LEN];
+	char buf[32] = { 0 }, raw[RAW_LEN];
 	ssize_t len;
 
 	len = mdg_read_small(path, buf, sizeof(buf));
@@ -931,13 +932,67 @@ int mdg_sysfs_scan(const char *root, struct mdg_sysfs *out, mdg_warn_fn warn, vo
 	return 0;
 }
 
+void mdg_sysfs_nodes(const char *root, const char *dir, struct mdg_sysfs_dev *d,
+		     mdg_warn_fn warn, void *ctx)
+{
+	struct scan s = { .root = root, .warn = warn, .ctx = ctx };
+	bool enoent = false;
+
+	scan_group(&s, dir, d, &enoent);
+	scan_cdev(&s, dir, d, &enoent);
+}
+
+int mdg_sysfs_add_dev(struct mdg_sysfs *s, const struct mdg_sysfs_dev *d)
+{
+	struct mdg_sysfs_dev *devs = realloc(s->devs, (s->nr_devs + 1) * sizeof(*devs));
+
+	if (!devs)
+		return -ENOMEM;
+	s->devs = devs;
+	devs[s->nr_devs++] = *d;
+	return 0;
+}
+
+void mdg_sysfs_sort(struct mdg_sysfs *s)
+{
+	if (s->nr_devs)
+		qsort(s->devs, s->nr_devs, sizeof(*s->devs), cmp_dev);
+}
+
 void mdg_sysfs_free(struct mdg_sysfs *s)
 {
 	if (!s)
 		return;
 	free(s->devs);
 	free(s->types);
+	free(s->fns);
+	free(s->vnames);
 	memset(s, 0, sizeof(*s));
+}
+
+int mdg_pci_addr_parse(const char *s, struct mdg_dev_id *id)
+{
+	char buf[MDG_PCI_NAME_LEN] = { 0 };
+	size_t len;
+
+	if (!s)
+		return -EINVAL;
+	len = strlen(s);
+	/* lspci's short form, "BB:SS.F", is in domain 0 */
+	if (len == 7 && s[2] == ':')
+		snprintf(buf, sizeof(buf), "0000:%s", s);
+	else if (len < MDG_PCI_NAME_LEN)
+		memcpy(buf, s, len);
+	else
+		return -EINVAL;
+	return mdg_pci_parse(buf, id) ? -EINVAL : 0;
+}
+
+int mdg_devid_parse(const char *s, struct mdg_dev_id *id)
+{
+	if (!mdg_uuid_parse(s, id))
+		return 0;
+	return mdg_pci_addr_parse(s, id);
 }
 
 const struct mdg_sysfs_dev *mdg_sysfs_find(const struct mdg_sysfs *s, const char *uuid)
@@ -945,7 +1000,7 @@ const struct mdg_sysfs_dev *mdg_sysfs_find(const struct mdg_sysfs *s, const char
 	struct mdg_sysfs_dev key = { 0 };
 	struct mdg_dev_id id;
 
-	if (!s || !s->nr_devs || mdg_uuid_parse(uuid, &id))
+	if (!s || !s->nr_devs || mdg_devid_parse(uuid, &id))
 		return NULL;
 	mdg_uuid_format(&id, key.uuid);
 	return bsearch(&key, s->devs, s->nr_devs, sizeof(*s->devs), cmp_dev);
@@ -1003,6 +1058,13 @@ int mdg_uuid_parse(const char *s, struct mdg_dev_id *id)
 
 void mdg_uuid_format(const struct mdg_dev_id *id, char out[MDG_UUID_LEN])
 {
+	char addr[MDG_PCI_NAME_LEN];
+
+	if (mdg_id_is_pci(id)) {
+		mdg_pci_format(id, addr);
+		snprintf(out, MDG_UUID_LEN, "%s", addr);
+		return;
+	}
 	snprintf(out, MDG_UUID_LEN, "%08x-%04x-%04x-%04x-%012llx",
 		 (unsigned int)(id->hi >> 32), (unsigned int)(id->hi >> 16) & 0xffff,
 		 (unsigned int)id->hi & 0xffff, (unsigned int)(id->lo >> 48),

@@ -30,6 +30,9 @@ struct mdg_sysfs_dev {
 	bool has_cdev;
 	char cdev_name[32];		/* "vfio3": /dev/vfio/devices/vfio3 */
 	unsigned int cdev_major, cdev_minor;
+	bool function;			/* a vGPU function (vgpufn.h): uuid holds its PCI address,
+					   parent its physical function or driver */
+	char name[128];			/* the vendor's name of a function's type, may be empty */
 };
 
 struct mdg_sysfs_type {
@@ -41,11 +44,18 @@ struct mdg_sysfs_type {
 	int available;			/* available_instances, -1 when unreadable */
 };
 
+struct mdg_sysfs_fn;
+struct mdg_vgpu_name;
+
 struct mdg_sysfs {
-	struct mdg_sysfs_dev *devs;
+	struct mdg_sysfs_dev *devs;	/* mdevs and the vGPU functions under the rule */
 	size_t nr_devs;
 	struct mdg_sysfs_type *types;
 	size_t nr_types;
+	struct mdg_sysfs_fn *fns;	/* every vGPU function seen, typed or not (vgpufn.h) */
+	size_t nr_fns;
+	struct mdg_vgpu_name *vnames;	/* the vendor's names of its type ids, seen so far */
+	size_t nr_vnames;
 };
 
 /*
@@ -74,6 +84,15 @@ const char *mdg_attr_name(enum mdg_attr a);	/* "Y", "N", "absent", "malformed" *
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (either case) -> id; -EINVAL if not a UUID. */
 int mdg_uuid_parse(const char *s, struct mdg_dev_id *id);
 
+/* "DDDD:BB:SS.F" or "BB:SS.F" in either case -> a vGPU function's id; -EINVAL otherwise. */
+int mdg_pci_addr_parse(const char *s, struct mdg_dev_id *id);
+
+/*
+ * A device name as an operator or a tool writes it: a UUID (an mdev) or a PCI address (a
+ * function). 0, or -EINVAL. mdg_uuid_format() prints either back as mdevguard names it.
+ */
+int mdg_devid_parse(const char *s, struct mdg_dev_id *id);
+
 /* The value of a hexadecimal digit, either case, or -1. */
 int mdg_hex_digit(char c);
 
@@ -84,6 +103,14 @@ int mdg_hex_digit(char c);
  * hang or disturb the reader.
  */
 ssize_t mdg_read_small(const char *path, char *buf, size_t size);
+
+/* The group node and device cdev of the device whose sysfs directory is dir, into d. */
+void mdg_sysfs_nodes(const char *root, const char *dir, struct mdg_sysfs_dev *d,
+		     mdg_warn_fn warn, void *ctx);
+/* Appends d to s->devs; 0 or -ENOMEM. Sorted again by mdg_sysfs_sort(). */
+int mdg_sysfs_add_dev(struct mdg_sysfs *s, const struct mdg_sysfs_dev *d);
+void mdg_sysfs_sort(struct mdg_sysfs *s);
+/* A UUID's text, or a vGPU function's PCI address (include/pciaddr.h). */
 void mdg_uuid_format(const struct mdg_dev_id *id, char out[MDG_UUID_LEN]);
 
 #endif

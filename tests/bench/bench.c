@@ -258,6 +258,7 @@ static void fill_from_sysfs(void)
 	__u32 majors[MDG_MAX_MAJORS] = {};
 	struct mdg_sysfs scan = {};
 	struct mdg_policy policy;
+	struct mdg_devmap_fds fds;
 	struct mdg_devmap m;
 	size_t i;
 
@@ -268,9 +269,11 @@ static void fill_from_sysfs(void)
 	if (mdg_devmap_build(&scan, &policy, majors, &m))
 		die("cannot build the device map");
 	memcpy(b.mdg->bss->cfg.majors, m.majors, sizeof(m.majors));
-	if (mdg_devmap_write(&m, bpf_map__fd(b.mdg->maps.mdg_devices),
-			     bpf_map__fd(b.mdg->maps.mdg_types),
-			     bpf_map__fd(b.mdg->maps.mdg_overrides)))
+	fds.devices = bpf_map__fd(b.mdg->maps.mdg_devices);
+	fds.types = bpf_map__fd(b.mdg->maps.mdg_types);
+	fds.overrides = bpf_map__fd(b.mdg->maps.mdg_overrides);
+	fds.functions = bpf_map__fd(b.mdg->maps.mdg_functions);
+	if (mdg_devmap_write(&m, &fds))
 		die("cannot fill mdevguard's maps");
 	for (i = 0; i < scan.nr_devs; i++) {
 		const struct mdg_sysfs_dev *d = &scan.devs[i];

@@ -20,7 +20,8 @@
 
 #define BOOL_WORDS "expected yes, no, true, false, on, off, 1 or 0"
 #define TYPE_WORDS "expected an mdev type name (1 to 63 characters, no '/', no spaces)"
-#define UUID_WORDS "expected a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+#define UUID_WORDS \
+	"expected an mdev's UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) or a vGPU function's PCI address (DDDD:BB:SS.F)"
 #define PATH_WORDS "expected an absolute path to an executable"
 
 #define U1 "11111111-2222-3333-4444-555555555555"
@@ -268,6 +269,7 @@ static void test_devices(void **state)
 	static const char *const bad[] = {
 		"", "nope", U1 "0", "11111111-2222-3333-4444-55555555555", "{" U1 "}",
 		"11111111222233334444555555555555", "g1111111-2222-3333-4444-555555555555",
+		"0000:00:20.0", "0000:00:03.8", "000:00:03.0", "0000:00:03", "1:00.0", "0000:00:03.0 ",
 	};
 	struct fx *f = *state;
 	size_t i;
@@ -278,14 +280,48 @@ static void test_devices(void **state)
 	assert_list(&f->p.allow_devices, 1, U2);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(set(f, "restrict-device", bad[i]), -EINVAL);
-		assert_non_null(strstr(f->err, "for restrict-device: expected a UUID"));
+		assert_non_null(strstr(f->err, "for restrict-device: expected an mdev's UUID"));
 		assert_int_equal(set(f, "allow-device", bad[i]), -EINVAL);
-		assert_non_null(strstr(f->err, "for allow-device: expected a UUID"));
+		assert_non_null(strstr(f->err, "for allow-device: expected an mdev's UUID"));
 	}
 	assert_set_error(f, "allow-device", "nope",
 			 "bad value 'nope' for allow-device: " UUID_WORDS);
 	assert_int_equal(f->p.restrict_devices.n, 1);
 	assert_int_equal(f->p.allow_devices.n, 1);
+	/* vGPU functions by address, as the kernel names them whatever the case or form */
+	assert_int_equal(set(f, "restrict-device", "0000:0A:1F.7"), 0);
+	assert_int_equal(set(f, "allow-device", "65:00.4"), 0);
+	assert_int_equal(set(f, "restrict-device", "10000:00:01.0"), 0);
+	assert_list(&f->p.restrict_devices, 3, U1_LOWER, "0000:0a:1f.7", "10000:00:01.0");
+	assert_list(&f->p.allow_devices, 2, U2, "0000:65:00.4");
+}
+
+static void test_vgpu_functions(void **state)
+{
+	static const char *const bad[] = {
+		"", "10de", "10de:", "10de:25b", "10DE:25B6x", "ffff:1234", "driver=",
+		"driver=a/b", "driver=has space", "driver=abcdefghijklmnopqrstuvwxyz0123456", "0000:00:20.0", "nvidia",
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	assert_int_equal(set(f, "vgpu-function", "8086:56c0"), 0);
+	assert_int_equal(set(f, "vgpu-function", "1002:*"), 0);
+	assert_int_equal(set(f, "vgpu-function", "0000:65:00.4"), 0);
+	assert_int_equal(set(f, "vgpu-function", "driver=i915"), 0);
+	assert_int_equal(set(f, "vgpu-function", "8086:56c0"), 0);
+	assert_list(&f->p.vgpu_functions, 4, "8086:56c0", "1002:*", "0000:65:00.4", "driver=i915");
+	assert_set_error(f, "vgpu-function", "driver=xe",
+			 "vgpu-function: at most 4 selectors");
+	mdg_policy_free(&f->p);
+	mdg_policy_init(&f->p);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(set(f, "vgpu-function", bad[i]), -EINVAL);
+		assert_non_null(strstr(f->err, "vgpu-function: "));
+	}
+	assert_set_error(f, "vgpu-function", "10de",
+			 "vgpu-function: \"10de\" is not a vGPU function selector (VENDOR:DEVICE or VENDOR:* in hex, a PCI address DDDD:BB:SS.F, or driver=NAME)");
+	assert_int_equal(f->p.vgpu_functions.n, 0);
 }
 
 static void test_brokers(void **state)
@@ -826,6 +862,7 @@ int main(void)
 		T(test_errno),
 		T(test_types),
 		T(test_devices),
+		T(test_vgpu_functions),
 		T(test_brokers),
 		T(test_unknown_key),
 		T(test_error_value_quoted),
