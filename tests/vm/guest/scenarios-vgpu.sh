@@ -152,3 +152,184 @@ sc_vgpu_fixture() {
 	done
 	pass
 }
+
+# ---- mdevguard on vGPU functions ------------------------------------------------------------
+#
+# The functions' types (fixture/mdg_vgpu.c): 11 FX1-4C, 12 FX1-8C, 13 FX2-8C, 14 FX1-2Q, as
+# mdevguard names them nvidia-11 ... nvidia-14. None carries single_usage_restriction: the
+# scenarios restrict nvidia-12 and nvidia-13 by policy, the others stay unrestricted (--absent's
+# default).
+SCENARIOS+=(
+	vgpu-two-denied
+	vgpu-with-mdev-denied
+	vgpu-untyped-never-denied
+	vgpu-typed-at-once
+	vgpu-retyped-followed
+)
+
+VGPU_POLICY=(--restrict-type nvidia-12 --restrict-type nvidia-13)
+
+# vgpu_node I: the group node of VF[I], as the client's open: takes it.
+vgpu_node() {
+	echo "${VF[$1]}@/dev/vfio/${VG[$1]}"
+}
+
+# eventually_client WHAT OP...: the client succeeds within 5 s (the service reads a type write
+# at its own pace; until it has, the function fails closed).
+eventually_client() {
+	local what=$1 i
+	shift
+	for ((i = 0; i < 50; i++)); do
+		"$MDG_CLIENT" "$@" >"$WORK/eventually.out" 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "$what: $(grep -m 2 -e UNEXPECTED -e 'mdg-vfio-client:' "$WORK/eventually.out" | tr '\n' ';')"
+}
+
+# expect_fn_status ADDR TYPE: the service's device map shows the function with that type.
+expect_fn_status() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		"$MDG_BIN" status --json 2>/dev/null |
+			jq -e --arg a "$1" --arg t "$2" 'any(.devices[]; .uuid == $a and .type == $t)' \
+				>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "status does not show $1 with type $2: $("$MDG_BIN" status --json 2>&1 | head -c 600)"
+}
+
+# Two functions of restricted types: one process may use one, in either node kind.
+sc_vgpu_two_denied() {
+	need_vgpu 4
+	vgpu_type "${VF[1]}" 12
+	vgpu_type "${VF[2]}" 12
+	vgpu_type "${VF[3]}" 13
+	svc_start "${VGPU_POLICY[@]}"
+	expect_fn_status "${VF[1]}" nvidia-12
+	expect_client "two functions of one restricted type" "open:$(vgpu_node 1)" \
+		"open:$(vgpu_node 2)=EPERM" "mmap:${VF[1]}"
+	expect_logged action=deny "device=${VF[2]}" rule=restricted-device type=nvidia-12
+	expect_client "functions of two restricted types" "open:$(vgpu_node 3)" \
+		"open:$(vgpu_node 1)=EPERM"
+	expect_logged action=deny "device=${VF[1]}" rule=restricted-device
+	expect_client "one function, twice" "open:$(vgpu_node 1)" "close:${VF[1]}" \
+		"open:$(vgpu_node 1)"
+	if [ "${MDG_KERNEL_CDEV:-0}" = 1 ]; then
+		expect_client "a function's cdev after another's group" "open:$(vgpu_node 1)" \
+			"open-cdev:${VF[2]}=EPERM"
+		expect_client "two functions' cdevs" "open-cdev:${VF[3]}" "open-cdev:${VF[2]}=EPERM"
+	fi
+	expect_count "$([ "${MDG_KERNEL_CDEV:-0}" = 1 ] && echo 4 || echo 2)" deny
+	expect_map_empty holders
+	expect_map_empty files
+	svc_finish
+	pass
+}
+
+# A vGPU function and an mdev, both restricted: the rule combines them, in either order.
+sc_vgpu_with_mdev_denied() {
+	need_pool
+	need_vgpu 4
+	vgpu_type "${VF[1]}" 13
+	svc_start "${VGPU_POLICY[@]}"
+	expect_fn_status "${VF[1]}" nvidia-13
+	expect_client "a restricted mdev, then a restricted function" "open:${S[1]}" \
+		"open:$(vgpu_node 1)=EPERM"
+	expect_logged action=deny "device=${VF[1]}" rule=restricted-device type=nvidia-13
+	expect_client "a restricted function, then a restricted mdev" "open:$(vgpu_node 1)" \
+		"open:${S[1]}=EPERM"
+	expect_logged action=deny "device=${S[1]}" rule=restricted-device
+	svc_finish
+	pass
+}
+
+# A function with no type, and a plain vfio-pci function (edu), are physical: never decided,
+# never held, whatever else the process holds.
+sc_vgpu_untyped_never_denied() {
+	local edu="" d grp
+	need_pool
+	need_vgpu 4
+	for d in "$PCI_DEVICES"/*; do
+		[ "$(<"$d/vendor")" = 0x1234 ] && [ "$(<"$d/device")" = 0x11e8 ] && edu=${d##*/}
+	done
+	[ -n "$edu" ] || fail "no edu PCI device (1234:11e8)"
+	modprobe_k vfio-pci || fail "modprobe vfio-pci failed"
+	if [ ! -e "/sys/bus/pci/drivers/vfio-pci/$edu" ]; then
+		echo 1234 11e8 >/sys/bus/pci/drivers/vfio-pci/new_id 2>/dev/null || true
+		sleep 0.5
+	fi
+	[ -e "/sys/bus/pci/drivers/vfio-pci/$edu" ] || fail "$edu not bound to vfio-pci"
+	grp=$(basename "$(readlink "$PCI_DEVICES/$edu/iommu_group")")
+	vgpu_type "${VF[2]}" 12
+	svc_start "${VGPU_POLICY[@]}" --log-allow
+	expect_fn_status "${VF[2]}" nvidia-12
+	expect_client "a restricted function, an untyped one and a vfio-pci one" \
+		"open:$(vgpu_node 2)" "open:$(vgpu_node 1)" "open:$edu@/dev/vfio/$grp" \
+		"open:$(vgpu_node 3)" "read:${VF[1]}" "mmap:${VF[3]}"
+	expect_client "the untyped ones first" "open:$(vgpu_node 1)" "open:$edu@/dev/vfio/$grp" \
+		"open:$(vgpu_node 2)" "open:${S[1]}=EPERM"
+	expect_count 1 deny
+	! grep -qE "device=(${VF[1]}|${VF[3]}|$edu) " "$SVC_LOG" ||
+		fail "a decision about a physical function: $(grep -m1 -E "device=(${VF[1]}|${VF[3]}|$edu) " "$SVC_LOG")"
+	expect_map_empty holders
+	svc_finish
+	pass
+}
+
+# A type written an instant before the use: the kernel side counts the write, so the entry the
+# service read before it is not current, and the function is restricted until the service has
+# read the new type. Every round: type it, use it at once, from a process holding another
+# restricted function.
+sc_vgpu_typed_at_once() {
+	local r
+	need_vgpu 4
+	vgpu_type "${VF[1]}" 12
+	svc_start "${VGPU_POLICY[@]}"
+	expect_fn_status "${VF[1]}" nvidia-12
+	rm -f "$WORK/held" "$WORK/release"
+	for ((r = 1; r <= 10; r++)); do
+		vgpu_type "${VF[2]}" 0
+		# untyped and read by the service (until then it is restricted): physical, allowed
+		eventually_client "round $r: untyped" "open:$(vgpu_node 1)" "open:$(vgpu_node 2)"
+		vgpu_type "${VF[2]}" $((r % 2 ? 12 : 11)) &&
+			"$MDG_CLIENT" "open:$(vgpu_node 1)" "open:$(vgpu_node 2)=EPERM" \
+				>"$WORK/at-once.$r.out" 2>&1 ||
+			fail "round $r: typed $((r % 2 ? 12 : 11)) and used at once:" \
+				"$(grep -m1 UNEXPECTED "$WORK/at-once.$r.out")"
+	done
+	# once the service has read it, the unrestricted type is what it is
+	vgpu_type "${VF[2]}" 0
+	vgpu_type "${VF[2]}" 14
+	expect_fn_status "${VF[2]}" nvidia-14
+	expect_client "unrestricted, once read" "open:$(vgpu_node 2)" "open:$(vgpu_node 3)"
+	grep -q "device=${VF[2]} .*rule=restricted-device\|device=${VF[2]} .*rule=holds-restricted" \
+		"$SVC_LOG" || fail "no denial of the function typed an instant before its use logged"
+	expect_map_empty holders
+	svc_finish
+	pass
+}
+
+# A function retyped while closed is followed: the sysfs write sends no uevent; the kernel side
+# sees it pass and asks the service for a rescan.
+sc_vgpu_retyped_followed() {
+	need_vgpu 4
+	vgpu_type "${VF[1]}" 14
+	vgpu_type "${VF[2]}" 11
+	svc_start "${VGPU_POLICY[@]}"
+	expect_fn_status "${VF[2]}" nvidia-11
+	expect_client "two unrestricted types" "open:$(vgpu_node 1)" "open:$(vgpu_node 2)"
+	vgpu_type "${VF[2]}" 0
+	vgpu_type "${VF[2]}" 12
+	expect_fn_status "${VF[2]}" nvidia-12
+	expect_client "retyped to a restricted type" "open:$(vgpu_node 1)" \
+		"open:$(vgpu_node 2)=EPERM"
+	expect_logged action=deny "device=${VF[2]}" rule=restricted-device type=nvidia-12
+	vgpu_type "${VF[2]}" 0
+	vgpu_type "${VF[2]}" 14
+	expect_fn_status "${VF[2]}" nvidia-14
+	expect_client "and back" "open:$(vgpu_node 1)" "open:$(vgpu_node 2)"
+	"$MDG_BIN" list | grep -E "^  ${VF[2]} +1b36:0005 +mdg_vgpu +vendor +nvidia-14 +MDG FX1-2Q$" \
+		>/dev/null || fail "list does not show ${VF[2]} as nvidia-14 (MDG FX1-2Q): $("$MDG_BIN" list | tail -n 6)"
+	svc_finish
+	pass
+}
