@@ -87,16 +87,19 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 1024);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct mdg_dev_id);
 	__type(value, struct mdg_function);
 } mdg_functions SEC(".maps");
 
-/* Only root writes a type: one entry per function that ever had one written. */
+/*
+ * Only root writes a type: one entry per function that ever had one written (a host has a few
+ * hundred vGPU functions at most: 32 per GPU).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 1024);
 	__type(key, struct mdg_dev_id);
 	__type(value, struct mdg_fn_writes);
 } mdg_fn_writes SEC(".maps");
@@ -208,6 +211,12 @@ struct mdg_snapshot {
 	__u32 created;			/* the decision made its file's record (kept in memory,
 					   not a register, for the verifier) */
 	struct mdg_dev_id held[MDG_MAX_HELD];
+	/*
+	 * The rule's question and a new file record, here rather than on a stack that the pass
+	 * chain (iterator, acquisition, inheritance) fills to the verifier's 512 bytes.
+	 */
+	struct mdg_request request;
+	struct mdg_file file;
 };
 
 struct {
@@ -425,14 +434,15 @@ static __always_inline void restricted_of(struct mdg_req *req)
 	struct mdg_dev_id id = req->id;
 	__u64 type_hash = req->type_hash;
 	struct mdg_override *o = bpf_map_lookup_elem(&mdg_overrides, &id);
-	struct mdg_type *t;
+	struct mdg_type *t = bpf_map_lookup_elem(&mdg_types, &type_hash);
 
+	/* the class is the type's, whatever overrides the flag */
+	req->compat = t ? t->compat : 0;
 	if (o) {
 		req->restricted = o->restricted;
 		req->reason = o->reason;
 		return;
 	}
-	t = bpf_map_lookup_elem(&mdg_types, &type_hash);
 	if (t) {
 		req->restricted = t->restricted;
 		req->reason = t->reason;
@@ -612,6 +622,7 @@ static __always_inline void held_fill(struct mdg_held *e, const struct mdg_req *
 	e->uncounted = 0;
 	e->mapped = 0;
 	e->files = 0;
+	e->compat = req->compat;
 	__builtin_memcpy(e->uuid, req->uuid, sizeof(e->uuid));
 }
 
@@ -649,12 +660,13 @@ static __always_inline void held_note_file(struct mdg_held *e, struct mdg_file *
 static __always_inline int rule_locked(struct mdg_holder *h, const struct mdg_req *req,
 				       struct mdg_snapshot *snap)
 {
-	struct mdg_request r;
+	struct mdg_request *r = &snap->request;
 	__u32 n, i;
 
-	r.id = req->id;
-	r.type_hash = req->type_hash;
-	r.restricted = req->restricted;
+	r->id = req->id;
+	r->type_hash = req->type_hash;
+	r->compat = req->compat;
+	r->restricted = req->restricted;
 	h->last_rule = MDG_RULE_NO_MEMORY;
 	h->last_action = mdg_action(MDG_RULE_NO_MEMORY, cfg.audit);
 	h->last_recorded = 0;
@@ -665,12 +677,12 @@ static __always_inline int rule_locked(struct mdg_holder *h, const struct mdg_re
 	for (i = 0; i < MDG_MAX_HELD; i++)
 		snap->held[i] = h->held[i].id;
 	snap->nr_held = n;
-	mdg_tally(h->held, n, &r, &h->tally);
+	mdg_tally(h->held, n, r, &h->tally);
 	/*
 	 * nr_held read afresh: the loop's exits each taught the verifier a different bound on n,
 	 * and carrying those into the rule's clauses would walk them once per exit.
 	 */
-	h->last_rule = mdg_rule_of(&h->tally, *(volatile __u32 *)&h->nr_held, &r, cfg.mode);
+	h->last_rule = mdg_rule_of(&h->tally, *(volatile __u32 *)&h->nr_held, r, cfg.mode);
 	h->last_action = mdg_action(h->last_rule, cfg.audit);
 	return 0;
 }
@@ -768,6 +780,7 @@ static __always_inline void report(struct mdg_stats *st, const struct mdg_decisi
 	e->rule = d->rule;
 	e->action = d->action;
 	e->hook = req->hook;
+	e->compat = req->compat;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	__builtin_memcpy(e->type, req->type, sizeof(e->type));
 	e->nr_held = snap->nr_held;
@@ -865,7 +878,7 @@ static __always_inline int in_shared_memory(void)
 __noinline int mdg_acquire_req(struct mdg_req *req)
 {
 	struct mdg_decision dec = {}, *d = &dec;
-	struct mdg_file new = {}, *rec;
+	struct mdg_file *rec;
 	struct mdg_holder_key key;
 	struct mdg_snapshot *snap;
 	struct mdg_holder *h = NULL;
@@ -894,10 +907,11 @@ __noinline int mdg_acquire_req(struct mdg_req *req)
 		goto done;
 	}
 	if (!bpf_map_lookup_elem(&mdg_files, &fkey)) {
-		new.owner = key;
-		new.id = req->id;
-		new.kind = req->kind;
-		snap->created = !bpf_map_update_elem(&mdg_files, &fkey, &new, BPF_NOEXIST);
+		__builtin_memset(&snap->file, 0, sizeof(snap->file));
+		snap->file.owner = key;
+		snap->file.id = req->id;
+		snap->file.kind = req->kind;
+		snap->created = !bpf_map_update_elem(&mdg_files, &fkey, &snap->file, BPF_NOEXIST);
 	}
 	/*
 	 * Looked up once more whichever way it came, and NULL when the map is full: one state for

@@ -87,7 +87,8 @@ struct mdg_req {
 	__u8 restricted;
 	__u8 reason;
 	__u8 mapped;			/* the use is a mapping */
-	__u8 pad;
+	__u8 compat;			/* the type's compatibility class (MDG_MAX_CLASSES fit): a
+					   byte, as the pass chain's stack has no room for more */
 	char type[MDG_TYPE_LEN];
 	char uuid[40];
 };

@@ -133,7 +133,9 @@ struct mdg_type {
 	char type[MDG_TYPE_LEN];
 	__u8 restricted;
 	__u8 reason;			/* enum mdg_reason */
-	__u8 pad[6];
+	__u8 pad[2];
+	__u32 compat;			/* the compatibility class the policy puts it in, 1..255;
+					   0 none */
 };
 
 /* Map "overrides": key is a struct mdg_dev_id. --restrict-device and --allow-device. */
@@ -162,7 +164,7 @@ struct mdg_held {
 	__u8 mapped;			/* the process mapped a region of it (shown by status; release
 					   passes look at the mappings themselves) */
 	__u32 files;			/* files of the device counted for this process */
-	__u32 pad;
+	__u32 compat;			/* its type's compatibility class when the holding began */
 };
 
 /*
@@ -181,6 +183,7 @@ struct mdg_tally {
 	__u32 found;
 	__u32 holds_restricted;
 	__u32 same_type;
+	__u32 other_class;		/* a held device outside the request's class (or none) */
 };
 
 struct mdg_holder {
@@ -254,6 +257,8 @@ enum mdg_rule {
 					   (CLONE_VM without CLONE_THREAD: vfork, posix_spawn) */
 	MDG_RULE_UNSETTLED,		/* deny: a fork copied memory that could be changing, and its
 					   mappings have not been read yet (mdg_holder.unsettled) */
+	MDG_RULE_COMPATIBLE,		/* allow: every device held and asked for is of one
+					   compatibility class */
 	MDG_RULE_MAX,
 };
 
@@ -304,7 +309,7 @@ enum mdg_event_kind {
 /* Ring buffer record, one per reported decision. */
 struct mdg_event {
 	__u32 kind;			/* enum mdg_event_kind */
-	__u32 pad;
+	__u32 compat;			/* the device's compatibility class, 0 for none */
 	__u64 boot_ns;
 	__u32 pid;
 	__u32 tgid;
@@ -332,8 +337,8 @@ MDG_ABI_SIZE(mdg_type, 72);
 MDG_ABI_SIZE(mdg_override, 40);
 MDG_ABI_SIZE(mdg_held, 96);
 MDG_ABI_SIZE(mdg_holder_key, 16);
-MDG_ABI_SIZE(mdg_tally, 12);
-MDG_ABI_SIZE(mdg_holder, 1632);
+MDG_ABI_SIZE(mdg_tally, 16);
+MDG_ABI_SIZE(mdg_holder, 1640);
 MDG_ABI_SIZE(mdg_file, 48);
 MDG_ABI_SIZE(mdg_config, 520);
 MDG_ABI_SIZE(mdg_selector, 56);

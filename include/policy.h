@@ -18,6 +18,7 @@
 struct mdg_request {
 	struct mdg_dev_id id;
 	__u64 type_hash;
+	__u32 compat;			/* its type's compatibility class, 0 for none */
 	__u8 restricted;
 };
 
@@ -39,7 +40,7 @@ static __always_inline void mdg_tally(const struct mdg_held *held, __u32 nr_held
 	volatile struct mdg_tally *v = t;
 	int i;
 
-	v->found = v->holds_restricted = v->same_type = 0;
+	v->found = v->holds_restricted = v->same_type = v->other_class = 0;
 	for (i = 0; i < MDG_MAX_HELD; i++) {
 		if ((__u32)i >= nr_held)
 			break;
@@ -49,12 +50,16 @@ static __always_inline void mdg_tally(const struct mdg_held *held, __u32 nr_held
 		v->holds_restricted |= held[i].restricted;
 		if (held[i].restricted && held[i].type_hash == req->type_hash)
 			v->same_type = 1;
+		/* nonzero once any held device is of another class: no branch, no register */
+		v->other_class |= held[i].compat ^ req->compat;
 	}
 }
 
 /*
  * SPEC §3. exclusive: reopen -> allow; nothing held -> allow; requested or held device
  * restricted -> deny; otherwise allow. per-type: at most one restricted device of each type.
+ * In either mode, devices whose types are all in one compatibility class the operator named
+ * may be held together, restricted or not (NVIDIA: one board and series).
  */
 static __always_inline enum mdg_rule mdg_rule_of(const struct mdg_tally *t, __u32 nr_held,
 						 const struct mdg_request *req, __u32 mode)
@@ -63,6 +68,8 @@ static __always_inline enum mdg_rule mdg_rule_of(const struct mdg_tally *t, __u3
 		return MDG_RULE_REOPEN;
 	if (nr_held == 0)
 		return MDG_RULE_FIRST;
+	if (req->compat && !t->other_class)
+		return nr_held >= MDG_MAX_HELD ? MDG_RULE_TOO_MANY : MDG_RULE_COMPATIBLE;
 	if (mode == MDG_MODE_PER_TYPE) {
 		if (req->restricted && t->same_type)
 			return MDG_RULE_SAME_TYPE;
@@ -97,7 +104,8 @@ static inline enum mdg_rule mdg_decide(const struct mdg_held *held, __u32 nr_hel
 static __always_inline int mdg_rule_allows(enum mdg_rule rule)
 {
 	return rule == MDG_RULE_REOPEN || rule == MDG_RULE_FIRST ||
-	       rule == MDG_RULE_UNRESTRICTED || rule == MDG_RULE_TYPE_FREE;
+	       rule == MDG_RULE_UNRESTRICTED || rule == MDG_RULE_TYPE_FREE ||
+	       rule == MDG_RULE_COMPATIBLE;
 }
 
 /* Audit turns a deny into an allow that is still reported. */

@@ -58,10 +58,13 @@ static struct json_object *dev_json(const struct checked *c)
 	return x;
 }
 
-static void describe(const struct checked *c)
+static void describe(const struct mdg_policy *p, const struct checked *c)
 {
-	printf("%s (type %s, %s: %s%s)", c->dev->uuid, c->dev->type,
+	unsigned int k = mdg_policy_class(p, c->dev->type);
+
+	printf("%s (type %s, %s: %s%s%s%s)", c->dev->uuid, c->dev->type,
 	       c->restricted ? "restricted" : "unrestricted", mdg_reason_name(c->reason),
+	       k ? "; compatible with " : "", k ? p->compatible.v[k - 1] : "",
 	       c->defined ? "; defined by mdevctl, not started" : "");
 }
 
@@ -87,6 +90,7 @@ static int decide_all(struct mdg_opts *o, struct checked *c, int nr, const char 
 		memset(&req, 0, sizeof(req));
 		mdg_devid_parse(c[i].dev->uuid, &req.id);
 		req.type_hash = mdg_type_hash(c[i].dev->type);
+		req.compat = mdg_policy_class(&o->policy, c[i].dev->type);
 		req.restricted = c[i].restricted;
 		rule = mdg_decide(held, nr_held, &req, o->policy.mode);
 		if (!mdg_rule_allows(rule)) {
@@ -98,6 +102,7 @@ static int decide_all(struct mdg_opts *o, struct checked *c, int nr, const char 
 		held[nr_held].id = req.id;
 		held[nr_held].type_hash = req.type_hash;
 		held[nr_held].restricted = req.restricted;
+		held[nr_held].compat = req.compat;
 		held[nr_held].files = 1;
 		slot_of[nr_held] = i;
 		nr_held++;
@@ -127,7 +132,7 @@ static int decide_all(struct mdg_opts *o, struct checked *c, int nr, const char 
 		       mdg_mode_name(o->policy.mode), o->policy.audit ? ", audit" : "");
 		for (i = 0; i < nr; i++) {
 			printf("  ");
-			describe(&c[i]);
+			describe(&o->policy, &c[i]);
 			printf("\n");
 		}
 		return 0;
@@ -149,13 +154,13 @@ static int decide_all(struct mdg_opts *o, struct checked *c, int nr, const char 
 	printf("denied (rule %s, mode %s%s): ", mdg_rule_name(rule), mdg_mode_name(o->policy.mode),
 	       o->policy.audit ? "; audit mode would only report it" : "");
 	say_domain(domain);
-	describe(&c[denied]);
+	describe(&o->policy, &c[denied]);
 	printf(" cannot be held together with:\n");
 	for (j = 0; j < (int)nr_held; j++) {
 		if (!conflicts(rule, &held[j], &req))
 			continue;
 		printf("  ");
-		describe(&c[slot_of[j]]);
+		describe(&o->policy, &c[slot_of[j]]);
 		printf("\n");
 	}
 	return EXIT_DENIED;
@@ -198,6 +203,24 @@ static int find_device(const struct mdg_opts *o, const struct mdg_sysfs *s, cons
 	return 0;
 }
 
+static void no_mdev(const struct mdg_opts *o, const char *domain)
+{
+	struct json_object *js;
+
+	if (!o->json) {
+		printf("allowed: domain '%s' has no mdev hostdev and no vGPU function\n", domain);
+		return;
+	}
+	/* As for devices, less the mode: the policy is not read for a domain without mdevs. */
+	js = json_object_new_object();
+	json_object_object_add(js, "allowed", json_object_new_boolean(1));
+	json_object_object_add(js, "mode", NULL);
+	json_object_object_add(js, "domain", json_object_new_string(domain));
+	json_object_object_add(js, "devices", json_object_new_array());
+	printf("%s\n", json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN));
+	json_object_put(js);
+}
+
 /* The devices, valid UUIDs, checked together; domain names them in the output, or NULL. */
 static int check_uuids(struct mdg_opts *o, int nr, char *const *uuids, const char *domain)
 {
@@ -206,7 +229,7 @@ static int check_uuids(struct mdg_opts *o, int nr, char *const *uuids, const cha
 	struct mdg_sysfs s = {};
 	struct mdg_dev_id id;
 	struct checked *c;
-	int i, ret;
+	int i, n, ret;
 
 	ret = mdg_sysfs_scan(o->sysfs, &s, mdg_warn_cb, NULL);
 	if (!ret) {
@@ -224,38 +247,29 @@ static int check_uuids(struct mdg_opts *o, int nr, char *const *uuids, const cha
 		mdg_sysfs_free(&s);
 		return EXIT_BAD_INPUT;
 	}
-	for (i = 0; i < nr; i++) {
+	for (i = 0, n = 0; i < nr; i++) {
 		char norm[MDG_UUID_LEN];
 
 		mdg_devid_parse(uuids[i], &id);
 		mdg_uuid_format(&id, norm);
-		ret = find_device(o, &s, norm, &c[i]);
+		/* a domain's PCI hostdev that is no vGPU function is physical: never decided */
+		if (domain && mdg_id_is_pci(&id) && !mdg_sysfs_find(&s, norm))
+			continue;
+		ret = find_device(o, &s, norm, &c[n]);
 		if (ret)
 			goto out;
+		n++;
 	}
-	ret = decide_all(o, c, nr, domain);
+	if (domain && !n) {
+		no_mdev(o, domain);
+		ret = 0;
+		goto out;
+	}
+	ret = decide_all(o, c, n, domain);
 out:
 	free(c);
 	mdg_sysfs_free(&s);
 	return ret;
-}
-
-static void no_mdev(const struct mdg_opts *o, const char *domain)
-{
-	struct json_object *js;
-
-	if (!o->json) {
-		printf("allowed: domain '%s' has no mdev hostdev\n", domain);
-		return;
-	}
-	/* As for devices, less the mode: the policy is not read for a domain without mdevs. */
-	js = json_object_new_object();
-	json_object_object_add(js, "allowed", json_object_new_boolean(1));
-	json_object_object_add(js, "mode", NULL);
-	json_object_object_add(js, "domain", json_object_new_string(domain));
-	json_object_object_add(js, "devices", json_object_new_array());
-	printf("%s\n", json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN));
-	json_object_put(js);
 }
 
 /*
@@ -274,7 +288,7 @@ static int check_domain(struct mdg_opts *o)
 		mdg_err("check: %s", err);
 		return EXIT_BAD_INPUT;
 	}
-	if (!d.nr_uuids) {
+	if (!d.nr_uuids && !d.nr_pcis) {
 		no_mdev(o, d.name);
 		ret = 0;
 		goto out;
@@ -287,12 +301,14 @@ static int check_domain(struct mdg_opts *o)
 	}
 	if (mdg_opts_load_policy(o))
 		goto out;
-	uuids = calloc(d.nr_uuids, sizeof(*uuids));
+	uuids = calloc(d.nr_uuids + d.nr_pcis, sizeof(*uuids));
 	if (!uuids)
 		goto out;
 	for (i = 0; i < d.nr_uuids; i++)
 		uuids[i] = d.uuids[i];
-	ret = check_uuids(o, (int)d.nr_uuids, uuids, d.name);
+	for (i = 0; i < d.nr_pcis; i++)
+		uuids[d.nr_uuids + i] = d.pcis[i];
+	ret = check_uuids(o, (int)(d.nr_uuids + d.nr_pcis), uuids, d.name);
 out:
 	free(uuids);
 	mdg_domxml_free(&d);

@@ -147,6 +147,7 @@ void mdg_policy_free(struct mdg_policy *p)
 	strlist_free(&p->allow_devices);
 	strlist_free(&p->brokers);
 	strlist_free(&p->vgpu_functions);
+	strlist_free(&p->compatible);
 	mdg_policy_init(p);
 }
 
@@ -157,7 +158,7 @@ static int policy_copy(struct mdg_policy *dst, const struct mdg_policy *src)
 	*dst = *src;
 	dst->restrict_types = dst->allow_types = (struct mdg_strlist){ 0 };
 	dst->restrict_devices = dst->allow_devices = dst->brokers = (struct mdg_strlist){ 0 };
-	dst->vgpu_functions = (struct mdg_strlist){ 0 };
+	dst->vgpu_functions = dst->compatible = (struct mdg_strlist){ 0 };
 	ret = strlist_copy(&dst->restrict_types, &src->restrict_types);
 	if (!ret)
 		ret = strlist_copy(&dst->allow_types, &src->allow_types);
@@ -169,6 +170,8 @@ static int policy_copy(struct mdg_policy *dst, const struct mdg_policy *src)
 		ret = strlist_copy(&dst->brokers, &src->brokers);
 	if (!ret)
 		ret = strlist_copy(&dst->vgpu_functions, &src->vgpu_functions);
+	if (!ret)
+		ret = strlist_copy(&dst->compatible, &src->compatible);
 	if (ret)
 		mdg_policy_free(dst);
 	return ret;
@@ -340,6 +343,92 @@ static int set_vgpu_function(struct mdg_policy *p, const char *key, const char *
 	return 0;
 }
 
+static char *skip_space(char *s);
+static void trim_end(char *s);
+
+/* Whether type is one of the comma-separated names of list. */
+static bool in_class(const char *list, const char *type)
+{
+	size_t n = strlen(type);
+	const char *c;
+
+	for (c = list; c; c = strchr(c, ',')) {
+		c += *c == ',';
+		if (!strncmp(c, type, n) && (c[n] == ',' || !c[n]))
+			return true;
+	}
+	return false;
+}
+
+unsigned int mdg_policy_class(const struct mdg_policy *p, const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < p->compatible.n; i++) {
+		if (in_class(p->compatible.v[i], type))
+			return (unsigned int)i + 1;
+	}
+	return 0;
+}
+
+#define CLASS_WORDS \
+	"two or more type names, comma-separated (each 1 to 63 characters, no '/', no spaces)"
+
+/*
+ * A compatibility class: two or more type names, comma-separated, kept as "a,b,c". A type is in
+ * one class at most: a second would make the rule depend on which the kernel side looked at.
+ */
+static int set_compatible(struct mdg_policy *p, const char *key, const char *v, char *err,
+			  size_t errlen)
+{
+	char *copy, *tok, *save, *out;
+	size_t n = 0, len = 0, size = strlen(v) + 1;
+	unsigned int k;
+	int ret = -EINVAL;
+
+	copy = strdup(v);
+	out = calloc(1, size);
+	if (!copy || !out) {
+		mdg_set_err(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		tok = skip_space(tok);
+		trim_end(tok);
+		if (!valid_type(tok)) {
+			bad_value(err, errlen, key, v, CLASS_WORDS);
+			goto out;
+		}
+		k = mdg_policy_class(p, tok);
+		if (k) {
+			mdg_set_err(err, errlen, "%s: type %s is already in the class %s", key, tok,
+				    p->compatible.v[k - 1]);
+			goto out;
+		}
+		if (in_class(out, tok))
+			continue;	/* twice in this class: once is enough */
+		/* no longer than v: its names, fewer blanks, fewer commas */
+		len += (size_t)snprintf(out + len, size - len, "%s%s", n ? "," : "", tok);
+		n++;
+	}
+	if (n < 2) {
+		bad_value(err, errlen, key, v, CLASS_WORDS);
+		goto out;
+	}
+	if (p->compatible.n >= MDG_MAX_CLASSES) {
+		mdg_set_err(err, errlen, "%s: at most %d classes", key, MDG_MAX_CLASSES);
+		goto out;
+	}
+	ret = strlist_add(&p->compatible, out);
+	if (ret)
+		mdg_set_err(err, errlen, "out of memory");
+out:
+	free(copy);
+	free(out);
+	return ret;
+}
+
 size_t mdg_policy_selectors(const struct mdg_policy *p, struct mdg_selector *sel)
 {
 	char err[256];
@@ -380,6 +469,7 @@ static const struct {
 	{ "allow-device", set_device, false },
 	{ "broker", set_broker, false },
 	{ "vgpu-function", set_vgpu_function, false },
+	{ "compatible", set_compatible, false },
 	{ "errno", set_errno, false },
 };
 

@@ -25,12 +25,15 @@ struct mdg_policy {
 	struct mdg_strlist restrict_devices, allow_devices;	/* UUIDs, lower case */
 	struct mdg_strlist vgpu_functions;	/* selectors of PCI functions under the rule,
 						   as written (vgpufn.h) */
+	struct mdg_strlist compatible;	/* compatibility classes, each "type,type,..."; class N
+					   is compatible.v[N - 1] */
 	struct mdg_strlist brokers;	/* accepted for old configurations, and ignored: a
 					   process that never uses a device holds nothing */
 };
 
 /* Selectors an operator may give: the kernel side's table also holds the vendors' drivers. */
 #define MDG_MAX_POLICY_SELECTORS 4
+#define MDG_MAX_CLASSES 64
 
 #define MDG_DEFAULT_CONFIG "/etc/mdevguard/mdevguard.conf"
 #define MDG_CONFIG_LINE_MAX 4096	/* characters of one config line, without the newline */
@@ -84,6 +87,9 @@ bool mdg_policy_restricted(const struct mdg_policy *p, const struct mdg_sysfs_de
 /* The same for a type as a whole, before any device override: what the "types" map holds. */
 bool mdg_policy_type_restricted(const struct mdg_policy *p, const char *type, enum mdg_attr attr,
 				enum mdg_reason *reason);
+
+/* The compatibility class of a type (1-based, as the kernel side's types hold it), or 0. */
+unsigned int mdg_policy_class(const struct mdg_policy *p, const char *type);
 
 /* The vgpu-function selectors, parsed (they were checked when set); how many, at most
  * MDG_MAX_POLICY_SELECTORS. */

@@ -68,6 +68,7 @@ static void fill_type(const struct mdg_policy *p, const char *type, enum mdg_att
 	snprintf(e->v.type, sizeof(e->v.type), "%s", type);
 	e->v.restricted = mdg_policy_type_restricted(p, type, attr, &reason);
 	e->v.reason = reason;
+	e->v.compat = mdg_policy_class(p, type);
 }
 
 int mdg_devmap_build(const struct mdg_sysfs *scan, const struct mdg_policy *p,

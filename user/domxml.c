@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "domxml.h"
+#include "pciaddr.h"
 #include "sysfs.h"
 
 #define PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
@@ -130,6 +131,63 @@ static int read_hostdev(const xmlNode *h, const char *what, struct mdg_domxml *o
 	return ret;
 }
 
+/* One of a PCI address's attributes, libvirt's way: hex with 0x, or decimal; absent is dflt. */
+static int pci_field(const xmlNode *addr, const char *attr, unsigned long max, long dflt,
+		     unsigned long *v)
+{
+	xmlChar *s = xmlGetNoNsProp(addr, (const xmlChar *)attr);
+	char *end;
+	int ret = 0;
+
+	if (!s) {
+		if (dflt < 0)
+			return -ENOENT;
+		*v = (unsigned long)dflt;
+		return 0;
+	}
+	errno = 0;
+	*v = strtoul((const char *)s, &end, 0);
+	if (errno || end == (char *)s || *end || *v > max || s[0] == '-' || s[0] == '+' ||
+	    s[0] == ' ')
+		ret = -EINVAL;
+	xmlFree(s);
+	return ret;
+}
+
+/* One <hostdev type='pci'>: its <source><address domain= bus= slot= function=/>. */
+static int read_pci_hostdev(const xmlNode *h, const char *what, struct mdg_domxml *out,
+			    char *err, size_t errlen)
+{
+	const xmlNode *src = child(h, "source"), *addr = src ? child(src, "address") : NULL;
+	unsigned long dom, bus, slot, fn;
+	struct mdg_dev_id id;
+	char (*p)[MDG_UUID_LEN];
+
+	if (!addr || pci_field(addr, "domain", 0xffffffffUL, 0, &dom) ||
+	    pci_field(addr, "bus", 0xff, -1, &bus) || pci_field(addr, "slot", 0x1f, -1, &slot) ||
+	    pci_field(addr, "function", 7, -1, &fn)) {
+		mdg_set_err(err, errlen,
+			"%s:%ld: <hostdev type='pci'> has no <source><address bus= slot= function=/> of a PCI function (domain up to 0xffffffff, bus 0xff, slot 0x1f, function 7)",
+			what, xmlGetLineNo(addr ? addr : src ? src : h));
+		return -EINVAL;
+	}
+	if (out->nr_pcis == MDG_DOMXML_MAX_MDEVS) {
+		mdg_set_err(err, errlen, "%s:%ld: more than %u PCI hostdevs", what, xmlGetLineNo(h),
+			MDG_DOMXML_MAX_MDEVS);
+		return -E2BIG;
+	}
+	p = realloc(out->pcis, (out->nr_pcis + 1) * sizeof(*p));
+	if (!p) {
+		mdg_set_err(err, errlen, "%s: out of memory", what);
+		return -ENOMEM;
+	}
+	out->pcis = p;
+	id.hi = MDG_PCI_TAG | dom;
+	id.lo = bus << 8 | slot << 3 | fn;
+	mdg_uuid_format(&id, p[out->nr_pcis++]);
+	return 0;
+}
+
 static int read_domain(const xmlDoc *doc, const char *what, struct mdg_domxml *out, char *err,
 		       size_t errlen)
 {
@@ -167,10 +225,14 @@ static int read_domain(const xmlDoc *doc, const char *what, struct mdg_domxml *o
 		if (!is_element(n, "devices"))
 			continue;
 		for (h = n->children; h; h = h->next) {
-			if (!is_element(h, "hostdev") || !prop_is(h, "type", "mdev", false) ||
-			    !prop_is(h, "mode", "subsystem", true))
+			if (!is_element(h, "hostdev") || !prop_is(h, "mode", "subsystem", true))
 				continue;
-			ret = read_hostdev(h, what, out, err, errlen);
+			if (prop_is(h, "type", "mdev", false))
+				ret = read_hostdev(h, what, out, err, errlen);
+			else if (prop_is(h, "type", "pci", false))
+				ret = read_pci_hostdev(h, what, out, err, errlen);
+			else
+				continue;
 			if (ret)
 				return ret;
 		}
@@ -291,5 +353,6 @@ void mdg_domxml_free(struct mdg_domxml *d)
 		return;
 	free(d->name);
 	free(d->uuids);
+	free(d->pcis);
 	memset(d, 0, sizeof(*d));
 }

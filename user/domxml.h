@@ -10,8 +10,14 @@
  *         <source><address uuid='c2177883-f1bb-47f0-914d-32a22e3a8804'/></source>
  *       </hostdev>
  *
+ * and the PCI addresses of its PCI host devices (vGPU functions among them),
+ *
+ *       <hostdev mode='subsystem' type='pci' managed='yes'>
+ *         <source><address domain='0x0000' bus='0x65' slot='0x00' function='0x4'/></source>
+ *       </hostdev>
+ *
  * in document order. A hostdev without a mode attribute is a subsystem one, as libvirt reads
- * it. The parser reads no network, loads no DTD, expands no entity and refuses any DOCTYPE: a
+ * it; a PCI address without a domain is in domain 0. The parser reads no network, loads no DTD, expands no entity and refuses any DOCTYPE: a
  * domain XML has none, and one that has is not a domain libvirt wrote.
  */
 #ifndef MDG_DOMXML_H
@@ -28,6 +34,8 @@ struct mdg_domxml {
 	char *name;			/* <name>, control characters as '?' */
 	char (*uuids)[MDG_UUID_LEN];	/* lower case, in document order */
 	size_t nr_uuids;
+	char (*pcis)[MDG_UUID_LEN];	/* PCI hostdevs as the kernel names them, in order */
+	size_t nr_pcis;
 };
 
 /*

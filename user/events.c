@@ -258,6 +258,8 @@ static int format_json(const struct mdg_event *e, const char *ts, const char *ex
 	json_object_object_add(o, "time", json_object_new_string(ts));
 	json_object_object_add(o, "action", json_object_new_string(mdg_action_name(e->action)));
 	json_object_object_add(o, "rule", json_object_new_string(mdg_rule_name(e->rule)));
+	if (e->compat)
+		json_object_object_add(o, "class", json_object_new_int((int32_t)e->compat));
 	json_object_object_add(o, "pid", json_object_new_int64(e->pid));
 	json_object_object_add(o, "tgid", json_object_new_int64(e->tgid));
 	json_object_object_add(o, "uid", json_object_new_int64(e->uid));
@@ -311,6 +313,7 @@ int mdg_event_format(const struct mdg_event *e, const char *exe, const char *nod
 	char exe_tok[PATH_MAX], uuid[MDG_UUID_LEN];
 	char held[MDG_MAX_HELD * (MDG_UUID_LEN + 1)] = "-";
 	char vm[MDG_NAME_MAX * 4 + 8], unit[MDG_NAME_MAX * 4 + 8], pod[MDG_NAME_MAX * 4 + 8];
+	char klass[24] = "";
 	size_t off = 0;
 	__u32 i;
 
@@ -326,14 +329,17 @@ int mdg_event_format(const struct mdg_event *e, const char *exe, const char *nod
 	mdg_event_token(e->type, MDG_TYPE_LEN, type, sizeof(type));
 	mdg_event_token(exe, PATH_MAX, exe_tok, sizeof(exe_tok));
 	mdg_uuid_format(&e->dev, uuid);
+	/* the compatibility class: the N-th "compatible" setting, as the service logs them */
+	if (e->compat)
+		snprintf(klass, sizeof(klass), " class=%u", e->compat);
 	name_field("vm", names ? names->vm : NULL, vm, sizeof(vm));
 	name_field("unit", names ? names->unit : NULL, unit, sizeof(unit));
 	name_field("pod", names ? names->pod : NULL, pod, sizeof(pod));
 	return snprintf(buf, len,
-			"%s %s pid=%u tgid=%u uid=%u comm=%s exe=%s device=%s type=%s node=%s (%u:%u) held=%s hook=%s rule=%s action=%s%s%s%s",
+			"%s %s pid=%u tgid=%u uid=%u comm=%s exe=%s device=%s type=%s node=%s (%u:%u) held=%s hook=%s rule=%s action=%s%s%s%s%s",
 			ts, mdg_action_name(e->action), e->pid, e->tgid, e->uid, comm, exe_tok, uuid,
 			type, node, MDG_MAJOR(e->rdev), MDG_MINOR(e->rdev), held, mdg_hook_name(e->hook),
-			mdg_rule_name(e->rule), mdg_action_name(e->action), vm, unit, pod);
+			mdg_rule_name(e->rule), mdg_action_name(e->action), klass, vm, unit, pod);
 }
 
 /*

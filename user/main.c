@@ -45,6 +45,8 @@ struct cmd {
 	"  --vgpu-function SELECTOR    PCI functions under the rule besides those a vendor's\n" \
 	"                              driver types: VENDOR:DEVICE or VENDOR:* (hex), a PCI\n" \
 	"                              address, or driver=NAME; their type is VENDOR:DEVICE\n" \
+	"  --compatible TYPE,TYPE...   a compatibility class: devices of these types may be held\n" \
+	"                              together, restricted or not (one board and series)\n" \
 	"  --broker PATH               ignored (kept for old configurations): a process that\n" \
 	"                              never uses a device holds nothing\n" \
 	"  --errno EPERM|EACCES|EBUSY  errno of a denied open (default EPERM)\n" \
@@ -112,8 +114,8 @@ static const char *main_usage =
 
 enum {
 	LO_MODE = 256, LO_AUDIT, LO_ABSENT, LO_RESTRICT_TYPE, LO_ALLOW_TYPE, LO_RESTRICT_DEVICE,
-	LO_ALLOW_DEVICE, LO_BROKER, LO_VGPU_FUNCTION, LO_ERRNO, LO_CONFIG, LO_PIN_DIR, LO_SYSFS,
-	LO_JSON,
+	LO_ALLOW_DEVICE, LO_BROKER, LO_VGPU_FUNCTION, LO_COMPATIBLE, LO_ERRNO, LO_CONFIG,
+	LO_PIN_DIR, LO_SYSFS, LO_JSON,
 	LO_LOG_FORMAT, LO_LOG_ALLOW, LO_METRICS, LO_UNLOAD, LO_RESCAN, LO_VERBOSE, LO_DOMAIN_XML,
 	LO_MDEVCTL_DIR, LO_HELP,
 };
@@ -128,6 +130,7 @@ static const struct option long_opts[] = {
 	{ "allow-device", required_argument, NULL, LO_ALLOW_DEVICE },
 	{ "broker", required_argument, NULL, LO_BROKER },
 	{ "vgpu-function", required_argument, NULL, LO_VGPU_FUNCTION },
+	{ "compatible", required_argument, NULL, LO_COMPATIBLE },
 	{ "errno", required_argument, NULL, LO_ERRNO },
 	{ "config", required_argument, NULL, LO_CONFIG },
 	{ "pin-dir", required_argument, NULL, LO_PIN_DIR },

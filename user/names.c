@@ -19,6 +19,7 @@ static const char *const rule_names[MDG_RULE_MAX] = {
 	[MDG_RULE_BINDER] = "binder",
 	[MDG_RULE_SHARED_MEMORY] = "shared-memory",
 	[MDG_RULE_UNSETTLED] = "unsettled",
+	[MDG_RULE_COMPATIBLE] = "compatible",
 };
 
 const char *mdg_rule_name(unsigned int rule)

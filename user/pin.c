@@ -32,6 +32,9 @@ const struct mdg_pin mdg_pins[] = {
 	{ "snapshot", "mdg_snapshot", MDG_PIN_MAP },
 	{ "sweep", "mdg_sweep", MDG_PIN_MAP },
 	{ MDG_PIN_CONFIG, ".bss", MDG_PIN_MAP },
+	/* Type writes are counted before the first scan reads a type. */
+	{ "link_type_write_begin", "mdg_type_write_begin", MDG_PIN_LINK_WATCH },
+	{ "link_type_write_end", "mdg_type_write_end", MDG_PIN_LINK_WATCH },
 	/* What ends holdings, the device map's hooks and the device file's count come first. */
 	{ "link_file_free", "mdg_file_free", MDG_PIN_LINK_RELEASE },
 	{ "link_task_free", "mdg_task_free", MDG_PIN_LINK_RELEASE },
@@ -40,9 +43,6 @@ const struct mdg_pin mdg_pins[] = {
 	{ "link_exec", "mdg_exec", MDG_PIN_LINK_RELEASE },
 	{ "link_register", "mdg_register", MDG_PIN_LINK_RELEASE },
 	{ "link_unregister", "mdg_unregister", MDG_PIN_LINK_RELEASE },
-	/* before the first scan: a type read while no write was counted is not current */
-	{ "link_type_write_begin", "mdg_type_write_begin", MDG_PIN_LINK_RELEASE },
-	{ "link_type_write_end", "mdg_type_write_end", MDG_PIN_LINK_RELEASE },
 	{ "link_file_receive", "mdg_file_receive", MDG_PIN_LINK_DECIDE },
 	{ "link_binder_transfer", "mdg_binder_transfer", MDG_PIN_LINK_DECIDE },
 	{ "link_mmap_file", "mdg_mmap_file", MDG_PIN_LINK_DECIDE },

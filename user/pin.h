@@ -17,6 +17,7 @@ enum mdg_pin_kind {
 	MDG_PIN_LINK_DECIDE,	/* attached after it: the decisions */
 	MDG_PIN_RETIRED,	/* a link earlier builds pinned: removed once its successor is in */
 	MDG_PIN_RETIRED_MAP,	/* a map earlier builds pinned and this one does not use */
+	MDG_PIN_LINK_WATCH,	/* attached before the first scan: what keeps it current */
 };
 
 struct mdg_pin {

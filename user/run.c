@@ -268,6 +268,11 @@ static size_t restricted_devices(struct service *s)
 
 static void say_ready(struct service *s, const char *what)
 {
+	const struct mdg_strlist *c = &s->o->policy.compatible;
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		mdg_info("compatibility class %zu: %s", i + 1, c->v[i]);
 	mdg_info("%s: %zu mdev devices (%zu restricted), mode %s%s, errno %s, pinned under %s",
 		 what, s->scan.nr_devs, restricted_devices(s), mdg_mode_name(s->o->policy.mode),
 		 s->o->policy.audit ? " (audit)" : "", mdg_errno_name(s->o->policy.deny_errno),
@@ -563,6 +568,9 @@ static int start(struct service *s)
 	/* an earlier instance's selectors, its policy's, are not this one's */
 	s->selectors_reset = true;
 	ret = setup_fds(s);
+	/* A type written from here on is counted: the scan cannot read one as current unseen. */
+	if (!ret)
+		ret = mdg_bpf_attach(&s->bpf, MDG_PIN_LINK_WATCH);
 	/* Uevents are already queued on the socket: nothing created from here on is missed. */
 	if (!ret)
 		ret = sync_devices(s);
@@ -573,13 +581,6 @@ static int start(struct service *s)
 	if (ret)
 		return ret;
 	fault_point("release-attached");
-	/*
-	 * Type writes are counted from here: a type the first scan read before may have changed
-	 * unseen, so the functions are read again.
-	 */
-	ret = sync_devices(s);
-	if (ret)
-		return ret;
 	ret = mdg_bpf_adopt(&s->bpf);
 	if (ret)
 		return ret;

@@ -296,6 +296,31 @@ static void test_devices(void **state)
 	assert_list(&f->p.allow_devices, 2, U2, "0000:65:00.4");
 }
 
+static void test_compatible(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(set(f, "compatible", "nvidia-11, nvidia-12 ,nvidia-14"), 0);
+	assert_int_equal(set(f, "compatible", "mdg_fixture-single,mdg_fixture-single-b,mdg_fixture-single"), 0);
+	assert_list(&f->p.compatible, 2, "nvidia-11,nvidia-12,nvidia-14",
+		    "mdg_fixture-single,mdg_fixture-single-b");
+	assert_int_equal(mdg_policy_class(&f->p, "nvidia-12"), 1);
+	assert_int_equal(mdg_policy_class(&f->p, "nvidia-1"), 0);
+	assert_int_equal(mdg_policy_class(&f->p, "nvidia-14"), 1);
+	assert_int_equal(mdg_policy_class(&f->p, "mdg_fixture-single-b"), 2);
+	assert_int_equal(mdg_policy_class(&f->p, "mdg_fixture-single"), 2);
+	assert_int_equal(mdg_policy_class(&f->p, "mdg_fixture"), 0);
+	assert_set_error(f, "compatible", "nvidia-13,nvidia-12",
+			 "compatible: type nvidia-12 is already in the class nvidia-11,nvidia-12,nvidia-14");
+	assert_set_error(f, "compatible", "nvidia-13",
+			 "bad value 'nvidia-13' for compatible: expected two or more type names, comma-separated (each 1 to 63 characters, no '/', no spaces)");
+	assert_set_error(f, "compatible", "nvidia-13,nvidia-13",
+			 "bad value 'nvidia-13,nvidia-13' for compatible: expected two or more type names, comma-separated (each 1 to 63 characters, no '/', no spaces)");
+	assert_int_equal(set(f, "compatible", "a b,c"), -EINVAL);
+	assert_int_equal(set(f, "compatible", ",,"), -EINVAL);
+	assert_int_equal(f->p.compatible.n, 2);
+}
+
 static void test_vgpu_functions(void **state)
 {
 	static const char *const bad[] = {
@@ -863,6 +888,7 @@ int main(void)
 		T(test_types),
 		T(test_devices),
 		T(test_vgpu_functions),
+		T(test_compatible),
 		T(test_brokers),
 		T(test_unknown_key),
 		T(test_error_value_quoted),

@@ -71,8 +71,46 @@ static void test_two_mdevs_in_order(void **state)
 	assert_int_equal(d.nr_uuids, 2);
 	assert_string_equal(d.uuids[0], U1);	/* lower case */
 	assert_string_equal(d.uuids[1], U2);
+	assert_int_equal(d.nr_pcis, 1);
+	assert_string_equal(d.pcis[0], "0000:3b:00.0");
 	mdg_domxml_free(&d);
 	assert_null(d.name);
+	assert_null(d.pcis);
+}
+
+/* PCI hostdevs as libvirt writes them: hex or decimal, domain optional, in document order. */
+static void test_pci_hostdevs(void **state)
+{
+	const char *xml =
+		"<domain><name>vgpus</name><devices>"
+		"<hostdev mode='subsystem' type='pci' managed='yes'><source><address "
+		"domain='0x0000' bus='0x65' slot='0x00' function='0x4'/></source></hostdev>"
+		"<hostdev type='pci'><source><address bus='101' slot='0x1f' function='7'/>"
+		"</source></hostdev>"
+		"<hostdev mode='subsystem' type='pci'><source><address domain='0x10000' bus='0x00' "
+		"slot='0x01' function='0x0'/></source></hostdev>"
+		"</devices></domain>";
+	struct mdg_domxml d;
+
+	(void)state;
+	assert_int_equal(parse(xml, &d), 0);
+	assert_int_equal(d.nr_uuids, 0);
+	assert_int_equal(d.nr_pcis, 3);
+	assert_string_equal(d.pcis[0], "0000:65:00.4");
+	assert_string_equal(d.pcis[1], "0000:65:1f.7");
+	assert_string_equal(d.pcis[2], "10000:00:01.0");
+	mdg_domxml_free(&d);
+	bad("<domain><name>x</name><devices>\n<hostdev type='pci'><source><address bus='0x00' "
+	    "slot='0x20' function='0'/></source></hostdev></devices></domain>",
+	    "dom.xml:2: <hostdev type='pci'> has no <source><address bus= slot= function=/>");
+	bad("<domain><name>x</name><devices><hostdev type='pci'><source><address bus='0x00' "
+	    "slot='0x01'/></source></hostdev></devices></domain>", "has no <source><address bus=");
+	bad("<domain><name>x</name><devices><hostdev type='pci'><source><address bus='-1' "
+	    "slot='0x01' function='0'/></source></hostdev></devices></domain>", "of a PCI function");
+	bad("<domain><name>x</name><devices><hostdev type='pci'><source><address bus='0x1' "
+	    "slot='0x01' function='0 '/></source></hostdev></devices></domain>", "of a PCI function");
+	bad("<domain><name>x</name><devices><hostdev type='pci'/></devices></domain>",
+	    "<hostdev type='pci'> has no");
 }
 
 static void test_no_mdev(void **state)
@@ -275,6 +313,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_mdevs_in_order),
 		cmocka_unit_test(test_no_mdev),
+		cmocka_unit_test(test_pci_hostdevs),
 		cmocka_unit_test(test_others_ignored),
 		cmocka_unit_test(test_name_control_chars),
 		cmocka_unit_test(test_not_xml),

@@ -25,6 +25,15 @@
 
 /* Types of the universe: A = {0, 1}, B = {2, 3}, C = {4}. */
 static const char *const dev_type[NDEV] = { "A", "A", "B", "B", "C" };
+static const unsigned int dev_type_index[NDEV] = { 0, 0, 1, 1, 2 };
+
+/* The compatibility class of each type (0: none), set by the exhaustive test's outer loop. */
+static unsigned int type_class[3];
+
+static unsigned int dev_class(unsigned int i)
+{
+	return type_class[dev_type_index[i]];
+}
 
 static struct mdg_dev_id dev_id(unsigned int i)
 {
@@ -91,6 +100,21 @@ static bool ref_per_type(unsigned int held, unsigned int restricted, unsigned in
 	return true;
 }
 
+/* Whether every device of set is of one compatibility class. */
+static bool one_class(unsigned int set)
+{
+	unsigned int i, c = 0;
+
+	for (i = 0; i < NDEV; i++) {
+		if (!in(set, i))
+			continue;
+		if (!dev_class(i) || (c && dev_class(i) != c))
+			return false;
+		c = dev_class(i);
+	}
+	return c != 0;
+}
+
 /* The rule SPEC §3 and mdevguard.h's comments name for the outcome. */
 static enum mdg_rule ref_rule(unsigned int held, unsigned int restricted, unsigned int d,
 			      __u32 mode)
@@ -99,6 +123,8 @@ static enum mdg_rule ref_rule(unsigned int held, unsigned int restricted, unsign
 		return MDG_RULE_REOPEN;
 	if (!held)
 		return MDG_RULE_FIRST;
+	if (one_class(held | 1U << d))
+		return MDG_RULE_COMPATIBLE;
 	if (mode == MDG_MODE_PER_TYPE)
 		return ref_per_type(held, restricted, d) ? MDG_RULE_TYPE_FREE : MDG_RULE_SAME_TYPE;
 	if (ref_exclusive(held, restricted, d))
@@ -120,6 +146,7 @@ static __u32 fill_held(struct mdg_held *held, unsigned int set, unsigned int res
 		h->id = dev_id(decoy);
 		h->type_hash = mdg_type_hash(dev_type[decoy]);
 		h->restricted = 1;
+		h->compat = dev_class(decoy) ^ 1;
 		h->files = 1;
 	}
 	for (k = 0; k < NDEV; k++) {
@@ -130,6 +157,7 @@ static __u32 fill_held(struct mdg_held *held, unsigned int set, unsigned int res
 		held[n].id = dev_id(i);
 		held[n].type_hash = mdg_type_hash(dev_type[i]);
 		held[n].restricted = in(restricted, i);
+		held[n].compat = dev_class(i);
 		held[n].files = 1 + i;
 		n++;
 	}
@@ -141,6 +169,7 @@ static struct mdg_request request(unsigned int d, unsigned int restricted)
 	struct mdg_request r = {
 		.id = dev_id(d),
 		.type_hash = mdg_type_hash(dev_type[d]),
+		.compat = dev_class(d),
 		.restricted = in(restricted, d),
 	};
 
@@ -151,7 +180,8 @@ static const char *rule_name(enum mdg_rule r)
 {
 	static const char *const names[] = {
 		"none", "reopen", "first", "unrestricted", "type-free", "restricted-device",
-		"holds-restricted", "same-type", "too-many", "no-memory",
+		"holds-restricted", "same-type", "too-many", "no-memory", "binder",
+		"shared-memory", "unsettled", "compatible",
 	};
 
 	return r < MDG_RULE_MAX ? names[r] : "?";
@@ -159,10 +189,12 @@ static const char *rule_name(enum mdg_rule r)
 
 static void test_exhaustive(void **state)
 {
-	unsigned int restricted, held, d, mode, audit, order, allowed = 0, denied = 0;
+	unsigned int restricted, held, d, mode, audit, order, allowed = 0, denied = 0, classes;
+	unsigned int compatible = 0;
 	struct mdg_held h[MDG_MAX_HELD];
 	size_t cases = 0;
 
+	for (classes = 0; classes < 27; classes++)
 	for (restricted = 0; restricted < 1U << NDEV; restricted++)
 	for (held = 0; held < 1U << NDEV; held++)
 	for (order = 0; order < 2; order++)
@@ -170,27 +202,36 @@ static void test_exhaustive(void **state)
 	for (mode = MDG_MODE_EXCLUSIVE; mode <= MDG_MODE_PER_TYPE; mode++)
 	for (audit = 0; audit < 2; audit++) {
 		/* decoys past nr_held: the requested device, restricted, of its own type */
-		__u32 nr = fill_held(h, held, restricted, order, d);
+		__u32 nr;
+
+		type_class[0] = classes % 3;
+		type_class[1] = classes / 3 % 3;
+		type_class[2] = classes / 9;
+		nr = fill_held(h, held, restricted, order, d);
 		struct mdg_request req = request(d, restricted);
 		enum mdg_rule got = mdg_decide(h, nr, &req, mode);
 		enum mdg_rule want = ref_rule(held, restricted, d, mode);
-		bool ok = mode == MDG_MODE_PER_TYPE ? ref_per_type(held, restricted, d) :
-						      ref_exclusive(held, restricted, d);
+		bool ok = in(held, d) || one_class(held | 1U << d) ||
+			  (mode == MDG_MODE_PER_TYPE ? ref_per_type(held, restricted, d) :
+						       ref_exclusive(held, restricted, d));
 		enum mdg_action act = mdg_action(got, audit);
 		enum mdg_action want_act = ok ? MDG_ACT_ALLOW :
 					   audit ? MDG_ACT_AUDIT : MDG_ACT_DENY;
 
 		if (got != want || act != want_act || !!mdg_rule_allows(got) != ok)
-			fail_msg("mode %s audit %u held %#x (%s order) restricted %#x request %u: "
-				 "got %s/%d, want %s/%d",
+			fail_msg("classes %u%u%u mode %s audit %u held %#x (%s order) restricted %#x request %u: "
+				 "got %s/%d, want %s/%d", type_class[0], type_class[1], type_class[2],
 				 mode ? "per-type" : "exclusive", audit, held,
 				 order ? "reversed" : "index", restricted, d, rule_name(got), act,
 				 rule_name(want), want_act);
 		cases++;
+		compatible += got == MDG_RULE_COMPATIBLE;
 		allowed += ok;
 		denied += !ok;
 	}
-	assert_int_equal(cases, 32 * 32 * 2 * NDEV * 2 * 2);
+	memset(type_class, 0, sizeof(type_class));
+	assert_int_equal(cases, 27 * 32 * 32 * 2 * NDEV * 2 * 2);
+	assert_true(compatible > 1000);
 	/* both outcomes are well represented, so the comparison means something */
 	assert_true(allowed > 1000);
 	assert_true(denied > 1000);
@@ -338,13 +379,66 @@ static void test_id_halves(void **state)
 	assert_int_equal(mdg_decide(h, 1, &r, MDG_MODE_EXCLUSIVE), MDG_RULE_REOPEN);
 }
 
+/*
+ * NVIDIA's rule, as classes: an A16-4C with an A16-8C (one board and series), never with an
+ * A30-8C; a class never admits a device outside it, restricted or not.
+ */
+static void test_classes(void **state)
+{
+	struct mdg_held h[MDG_MAX_HELD] = { 0 };
+	struct mdg_request r = { 0 };
+	__u32 mode;
+
+	(void)state;
+	for (mode = MDG_MODE_EXCLUSIVE; mode <= MDG_MODE_PER_TYPE; mode++) {
+		h[0].id.lo = 1;
+		h[0].type_hash = mdg_type_hash("A16-4C");
+		h[0].restricted = 1;
+		h[0].compat = 1;
+		r.id.lo = 2;
+		r.type_hash = mdg_type_hash("A16-8C");
+		r.restricted = 1;
+		r.compat = 1;
+		assert_int_equal(mdg_decide(h, 1, &r, mode), MDG_RULE_COMPATIBLE);
+		/* the same type twice, in a class: allowed too */
+		r.type_hash = h[0].type_hash;
+		assert_int_equal(mdg_decide(h, 1, &r, mode), MDG_RULE_COMPATIBLE);
+		/* another class */
+		r.type_hash = mdg_type_hash("A30-8C");
+		r.compat = 2;
+		assert_int_equal(mdg_decide(h, 1, &r, mode),
+				 mode ? MDG_RULE_TYPE_FREE : MDG_RULE_RESTRICTED_DEVICE);
+		/* an unrestricted device of no class beside a class: the mode's rule */
+		r.restricted = 0;
+		r.compat = 0;
+		assert_int_equal(mdg_decide(h, 1, &r, mode),
+				 mode ? MDG_RULE_TYPE_FREE : MDG_RULE_HOLDS_RESTRICTED);
+		/* one held device out of the class spoils it */
+		h[1] = h[0];
+		h[1].id.lo = 3;
+		h[1].compat = 0;
+		h[1].restricted = 0;
+		r.restricted = 1;
+		r.compat = 1;
+		r.type_hash = mdg_type_hash("A16-8C");
+		assert_int_equal(mdg_decide(h, 2, &r, mode),
+				 mode ? MDG_RULE_TYPE_FREE : MDG_RULE_RESTRICTED_DEVICE);
+	}
+	/* per-type: two restricted devices of one type outside any class stay denied */
+	h[0].compat = 0;
+	r.compat = 0;
+	r.type_hash = h[0].type_hash;
+	assert_int_equal(mdg_decide(h, 1, &r, MDG_MODE_PER_TYPE), MDG_RULE_SAME_TYPE);
+}
+
 static void test_rule_allows(void **state)
 {
 	enum mdg_rule r;
 
 	for (r = MDG_RULE_NONE; r < MDG_RULE_MAX; r++) {
 		bool want = r == MDG_RULE_REOPEN || r == MDG_RULE_FIRST ||
-			    r == MDG_RULE_UNRESTRICTED || r == MDG_RULE_TYPE_FREE;
+			    r == MDG_RULE_UNRESTRICTED || r == MDG_RULE_TYPE_FREE ||
+			    r == MDG_RULE_COMPATIBLE;
 
 		assert_int_equal(!!mdg_rule_allows(r), want);
 		assert_int_equal(mdg_action(r, 0), want ? MDG_ACT_ALLOW : MDG_ACT_DENY);
@@ -362,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_max_held_boundary),
 		cmocka_unit_test(test_reopen_wins),
 		cmocka_unit_test(test_id_halves),
+		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_rule_allows),
 	};
 

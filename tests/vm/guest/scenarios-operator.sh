@@ -293,7 +293,7 @@ sc_status_human() {
 		fail "holder $pid with ${S[1]} not shown: $(grep -A3 '^holders' "$out" | tr '\n' ' ')"
 	grep -qE '^counters: opens [0-9]+, allowed [0-9]+, denied [1-9][0-9]*, audit-denied 0, errors 0, lost events 0, acquired [0-9]+, released [0-9]+ \(\+[0-9]+ by passes\)$' \
 		"$out" || fail "counters line: $(grep '^counters' "$out")"
-	grep -qE '^memory: +[0-9.]+ (B|KiB|MiB) in maps: devices [0-9.]+ (B|KiB|MiB), types [0-9.]+ (B|KiB|MiB), overrides [0-9.]+ (B|KiB|MiB), holders [0-9.]+ (B|KiB|MiB), files [0-9.]+ (B|KiB|MiB), stats' \
+	grep -qE '^memory: +[0-9.]+ (B|KiB|MiB) in maps: devices [0-9.]+ (B|KiB|MiB), types [0-9.]+ (B|KiB|MiB), overrides [0-9.]+ (B|KiB|MiB), functions [0-9.]+ (B|KiB|MiB), fn_writes [0-9.]+ (B|KiB|MiB), holders [0-9.]+ (B|KiB|MiB), files [0-9.]+ (B|KiB|MiB), stats' \
 		"$out" || fail "memory line: $(grep '^memory' "$out")"
 	# devices sorted by UUID
 	grep -oE '^  [0-9a-f]{8}-[0-9a-f-]{27}  ' "$out" >"$WORK/uuids"

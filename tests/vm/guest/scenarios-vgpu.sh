@@ -165,6 +165,8 @@ SCENARIOS+=(
 	vgpu-untyped-never-denied
 	vgpu-typed-at-once
 	vgpu-retyped-followed
+	vgpu-compatible-classes
+	vgpu-qemu-refused
 )
 
 VGPU_POLICY=(--restrict-type nvidia-12 --restrict-type nvidia-13)
@@ -330,6 +332,115 @@ sc_vgpu_retyped_followed() {
 	expect_client "and back" "open:$(vgpu_node 1)" "open:$(vgpu_node 2)"
 	"$MDG_BIN" list | grep -E "^  ${VF[2]} +1b36:0005 +mdg_vgpu +vendor +nvidia-14 +MDG FX1-2Q$" \
 		>/dev/null || fail "list does not show ${VF[2]} as nvidia-14 (MDG FX1-2Q): $("$MDG_BIN" list | tail -n 6)"
+	svc_finish
+	pass
+}
+
+# vgpu_edu: the address of QEMU's edu device (a physical function).
+vgpu_edu() {
+	local d
+	for d in "$PCI_DEVICES"/*; do
+		[ "$(<"$d/vendor")" = 0x1234 ] && [ "$(<"$d/device")" = 0x11e8 ] && echo "${d##*/}"
+	done
+}
+
+# vgpu_domain FILE ADDR...: a libvirt domain XML with these PCI functions as hostdevs.
+vgpu_domain() {
+	local file=$1 a
+	shift
+	{
+		echo "<domain type='qemu'><name>vgpu-vm</name><devices>"
+		for a in "$@"; do
+			echo "<hostdev mode='subsystem' type='pci' managed='no'><source><address" \
+				"domain='0x${a:0:4}' bus='0x${a:5:2}' slot='0x${a:8:2}'" \
+				"function='0x${a:11:1}'/></source></hostdev>"
+		done
+		echo "</devices></domain>"
+	} >"$file"
+}
+
+# Compatibility classes: FX1-4C (11) with FX1-8C (12), one board and series, may go together,
+# restricted; FX2-8C (13) with neither; a restricted mdev of no class with none of them. check
+# says the same before any VM starts.
+sc_vgpu_compatible_classes() {
+	local out
+	need_pool
+	need_vgpu 4
+	vgpu_type "${VF[1]}" 11
+	vgpu_type "${VF[2]}" 12
+	vgpu_type "${VF[3]}" 13
+	vgpu_type "${VF[4]}" 12
+	svc_start --restrict-type nvidia-11 "${VGPU_POLICY[@]}" --compatible nvidia-11,nvidia-12 \
+		--log-allow
+	expect_fn_status "${VF[4]}" nvidia-12
+	expect_logged "compatibility class 1: nvidia-11,nvidia-12"
+	expect_client "one class: FX1-4C, FX1-8C and another FX1-8C" "open:$(vgpu_node 1)" \
+		"open:$(vgpu_node 2)" "open:$(vgpu_node 4)" "mmap:${VF[2]}"
+	expect_logged action=allow "device=${VF[2]}" rule=compatible class=1
+	expect_logged action=allow "device=${VF[4]}" rule=compatible class=1
+	expect_client "another class" "open:$(vgpu_node 1)" "open:$(vgpu_node 3)=EPERM"
+	expect_logged action=deny "device=${VF[3]}" rule=restricted-device
+	expect_client "a restricted mdev of no class" "open:$(vgpu_node 2)" "open:${S[1]}=EPERM"
+	expect_client "the class after an mdev" "open:${S[1]}" "open:$(vgpu_node 2)=EPERM"
+	expect_count 3 deny
+	out=$("$MDG_BIN" check --restrict-type nvidia-11 "${VGPU_POLICY[@]}" \
+		--compatible nvidia-11,nvidia-12 "${VF[1]}" "${VF[2]}" 2>&1) ||
+		fail "check of one class: $out"
+	grep -q "compatible with nvidia-11,nvidia-12" <<<"$out" || fail "check names no class: $out"
+	out=$("$MDG_BIN" check --restrict-type nvidia-11 "${VGPU_POLICY[@]}" \
+		--compatible nvidia-11,nvidia-12 "${VF[1]}" "${VF[3]}" 2>&1) &&
+		fail "check allowed two classes: $out"
+	grep -q "^denied (rule restricted-device" <<<"$out" || fail "check of two classes: $out"
+	# a libvirt domain with PCI hostdevs: vGPU functions judged with its mdevs, the rest
+	# physical (the libvirt hook runs this very check)
+	vgpu_domain "$WORK/one-class.xml" "${VF[1]}" "${VF[2]}" "$(vgpu_edu)"
+	out=$("$MDG_BIN" check --restrict-type nvidia-11 "${VGPU_POLICY[@]}" \
+		--compatible nvidia-11,nvidia-12 --domain-xml "$WORK/one-class.xml" 2>&1) ||
+		fail "check --domain-xml of one class and a physical function: $out"
+	grep -q "these 2 device(s)" <<<"$out" || fail "the physical function was judged: $out"
+	vgpu_domain "$WORK/two-classes.xml" "${VF[1]}" "${VF[3]}"
+	out=$("$MDG_BIN" check --restrict-type nvidia-11 "${VGPU_POLICY[@]}" \
+		--compatible nvidia-11,nvidia-12 --domain-xml "$WORK/two-classes.xml" 2>&1) &&
+		fail "check --domain-xml allowed two classes: $out"
+	grep -q "domain 'vgpu-vm': ${VF[3]}" <<<"$out" || fail "the denial names no function: $out"
+	expect_map_empty holders
+	svc_finish
+	pass
+}
+
+# Real QEMU, as libvirt starts it: one restricted function starts (paused, -S), two are refused
+# at the second, and the decision line names it and QEMU.
+sc_vgpu_qemu_refused() {
+	local qemu pid i out rc=0
+	need_vgpu 4
+	qemu=$(command -v qemu-system-x86_64) || fail "no qemu-system-x86_64 in the guest's root"
+	vgpu_type "${VF[1]}" 12
+	vgpu_type "${VF[2]}" 12
+	svc_start "${VGPU_POLICY[@]}"
+	expect_fn_status "${VF[2]}" nvidia-12
+	set -- -machine q35 -accel tcg -m 64 -nodefaults -display none -S -monitor none \
+		-serial none
+	"$qemu" "$@" -device "vfio-pci,host=${VF[1]}" >"$WORK/qemu-one.out" 2>&1 &
+	pid=$!
+	BG_PIDS+=("$pid")
+	for ((i = 0; i < 300; i++)); do
+		"$MDG_BIN" status --json 2>/dev/null | jq -e --arg a "${VF[1]}" \
+			'any(.holders[]; any(.devices[]; .uuid == $a))' >/dev/null && break
+		kill -0 "$pid" 2>/dev/null || fail "QEMU with one function exited:" \
+			"$(tr '\n' ' ' <"$WORK/qemu-one.out")"
+		sleep 0.2
+	done
+	[ "$i" -lt 300 ] || fail "QEMU with one function holds nothing after 60 s"
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	timeout 120 "$qemu" "$@" -device "vfio-pci,host=${VF[1]}" \
+		-device "vfio-pci,host=${VF[2]}" >"$WORK/qemu-two.out" 2>&1 || rc=$?
+	out=$(tr '\n' ' ' <"$WORK/qemu-two.out")
+	info "QEMU with two functions: exit $rc: ${out:0:300}"
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "QEMU with two functions did not fail: $rc"
+	grep -q "${VF[2]}" <<<"$out" && grep -q "Operation not permitted" <<<"$out" ||
+		fail "QEMU's error names not the second function and EPERM: $out"
+	expect_logged action=deny "device=${VF[2]}" comm=qemu-system-x86 type=nvidia-12
 	svc_finish
 	pass
 }
