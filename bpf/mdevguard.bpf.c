@@ -1656,14 +1656,21 @@ int BPF_PROG(mdg_register, struct vfio_device___mdg *vdev, int ret)
 	return 0;
 }
 
-/* Its numbers may be handed to the next device at once: they must not name this one. */
+/*
+ * Its numbers may be handed to the next device at once: they must not name this one, an mdev
+ * or a vGPU function (whose entries the loader wrote).
+ */
 SEC("fentry/vfio_unregister_group_dev")
 int BPF_PROG(mdg_unregister, struct vfio_device___mdg *vdev)
 {
 	struct mdg_req req = {};
+	struct mdg_fnmatch m;
 
-	if (mdev_identify(vdev, &req))
-		return 0;
+	if (mdev_identify(vdev, &req)) {
+		if (!pci_function_of(vdev, &m))
+			return 0;
+		req.id = m.id;
+	}
 	if (bpf_core_field_exists(vdev->group))
 		device_forget(BPF_CORE_READ(vdev, group, dev.devt), &req.id);
 	if (bpf_core_field_exists(vdev->device))
@@ -1851,7 +1858,11 @@ static __always_inline int pass_seen(struct task_struct *task, struct file *file
 	if (vfio_file_of(file, &vf) < 0)
 		return 1;
 	vdev = vfio_device_of(&vf);
-	if (!vdev || mdev_identify(vdev, req))
+	if (!vdev)
+		return 1;
+	/* an mdev or a vGPU function: the same identity its holding was recorded under */
+	req->vdev = (__u64)vdev;
+	if (mdg_identify(req))
 		return 1;
 	holder_key_of(task, &key);
 	h = bpf_map_lookup_elem(&mdg_holders, &key);

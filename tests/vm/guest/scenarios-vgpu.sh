@@ -167,6 +167,7 @@ SCENARIOS+=(
 	vgpu-retyped-followed
 	vgpu-compatible-classes
 	vgpu-qemu-refused
+	vgpu-adopted-and-restarted
 )
 
 VGPU_POLICY=(--restrict-type nvidia-12 --restrict-type nvidia-13)
@@ -441,6 +442,49 @@ sc_vgpu_qemu_refused() {
 	grep -q "${VF[2]}" <<<"$out" && grep -q "Operation not permitted" <<<"$out" ||
 		fail "QEMU's error names not the second function and EPERM: $out"
 	expect_logged action=deny "device=${VF[2]}" comm=qemu-system-x86 type=nvidia-12
+	svc_finish
+	pass
+}
+
+# A process that mapped a restricted function before the service started is adopted (from its
+# mapping: it closed its group fd), denied a second function; a service killed and started
+# again keeps it held, with no gap, and a retype written while no service ran is caught.
+sc_vgpu_adopted_and_restarted() {
+	local a
+	need_vgpu 4
+	vgpu_type "${VF[1]}" 12
+	vgpu_type "${VF[2]}" 12
+	vgpu_type "${VF[3]}" 14
+	[ ! -e "$PIN_DIR" ] || fail "$PIN_DIR left over by an earlier scenario"
+	rm -f "$WORK"/{a,b,c,d,e,f}
+	client_bg a "open:$(vgpu_node 1)" "mmap:${VF[1]}" "closegroup:${VF[1]}" "touch:$WORK/a" \
+		"wait:$WORK/b" "open:$(vgpu_node 2)=EPERM" "touch:$WORK/c" "wait:$WORK/d" \
+		"open:$(vgpu_node 3)=EPERM" "touch:$WORK/e" "wait:$WORK/f"
+	a=$BG_PID_a
+	wait_file "$WORK/a"
+	svc_start "${VGPU_POLICY[@]}"
+	expect_logged "adopted:" process "$a" "${VF[1]}"
+	holds "$a" "${VF[1]}"
+	touch "$WORK/b"
+	wait_file "$WORK/c"
+	expect_logged "tgid=$a" "device=${VF[2]}" action=deny
+	kill -KILL "$SVC_PID"
+	wait "$SVC_PID" 2>/dev/null || true
+	SVC_PID=
+	# no service: nvidia-14 (unrestricted when the service read it) becomes nvidia-12; the
+	# kernel side counts the write, and no entry read before it is current
+	vgpu_type "${VF[3]}" 0
+	vgpu_type "${VF[3]}" 12
+	svc_start "${VGPU_POLICY[@]}"
+	holds "$a" "${VF[1]}"
+	expect_fn_status "${VF[3]}" nvidia-12
+	touch "$WORK/d"
+	wait_file "$WORK/e"
+	expect_logged "tgid=$a" "device=${VF[3]}" action=deny type=nvidia-12
+	touch "$WORK/f"
+	client_wait a
+	expect_map_empty holders
+	expect_map_empty files
 	svc_finish
 	pass
 }
