@@ -168,6 +168,7 @@ SCENARIOS+=(
 	vgpu-compatible-classes
 	vgpu-qemu-refused
 	vgpu-adopted-and-restarted
+	vgpu-selector
 )
 
 VGPU_POLICY=(--restrict-type nvidia-12 --restrict-type nvidia-13)
@@ -343,6 +344,31 @@ vgpu_edu() {
 	for d in "$PCI_DEVICES"/*; do
 		[ "$(<"$d/vendor")" = 0x1234 ] && [ "$(<"$d/device")" = 0x11e8 ] && echo "${d##*/}"
 	done
+	return 0
+}
+
+# vgpu_unbind_edu: edu bound to no driver; vgpu_bind_edu: to vfio-pci, its group in EDU_GROUP.
+vgpu_unbind_edu() {
+	local edu
+	edu=$(vgpu_edu)
+	[ -n "$edu" ] || fail "no edu PCI device (1234:11e8)"
+	if [ -e "$PCI_DEVICES/$edu/driver" ]; then
+		echo "$edu" >"$PCI_DEVICES/$edu/driver/unbind" || fail "cannot unbind $edu"
+	fi
+}
+
+vgpu_bind_edu() {
+	local edu i
+	edu=$(vgpu_edu)
+	modprobe_k vfio-pci || fail "modprobe vfio-pci failed"
+	echo vfio-pci >"$PCI_DEVICES/$edu/driver_override"
+	echo "$edu" >/sys/bus/pci/drivers_probe 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		[ -e "/sys/bus/pci/drivers/vfio-pci/$edu" ] && break
+		sleep 0.1
+	done
+	[ -e "/sys/bus/pci/drivers/vfio-pci/$edu" ] || fail "$edu not bound to vfio-pci"
+	EDU_GROUP=$(basename "$(readlink "$PCI_DEVICES/$edu/iommu_group")")
 }
 
 # vgpu_domain FILE ADDR...: a libvirt domain XML with these PCI functions as hostdevs.
@@ -485,6 +511,32 @@ sc_vgpu_adopted_and_restarted() {
 	client_wait a
 	expect_map_empty holders
 	expect_map_empty files
+	svc_finish
+	pass
+}
+
+# An operator's selector puts a plain vfio-pci function (edu, 1234:11e8) under the rule, of
+# type 1234:11e8; one by driver matches a function bound after the service started, at its
+# first use.
+sc_vgpu_selector() {
+	local edu
+	need_vgpu 4
+	vgpu_type "${VF[1]}" 12
+	edu=$(vgpu_edu)
+	vgpu_bind_edu
+	svc_start "${VGPU_POLICY[@]}" --vgpu-function 1234:11e8 --restrict-type 1234:11e8
+	expect_fn_status "$edu" 1234:11e8
+	expect_client "a restricted function, then the selected one" "open:$(vgpu_node 1)" \
+		"open:$edu@/dev/vfio/$EDU_GROUP=EPERM"
+	expect_logged action=deny "device=$edu" type=1234:11e8 rule=restricted-device
+	svc_finish
+	vgpu_unbind_edu
+	svc_start "${VGPU_POLICY[@]}" --vgpu-function driver=vfio-pci --restrict-type 1234:11e8
+	# bound now, used at once: the kernel side's selector names it before any scan has
+	vgpu_bind_edu
+	expect_client "a restricted function, then one bound an instant ago" "open:$(vgpu_node 1)" \
+		"open:$edu@/dev/vfio/$EDU_GROUP=EPERM"
+	expect_logged action=deny "device=$edu"
 	svc_finish
 	pass
 }
