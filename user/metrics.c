@@ -86,10 +86,16 @@ static void emit(FILE *f, const struct mdg_metrics *m)
 		   "mdevguard_holdings_released_total{by=\"release_pass\"} %llu\n",
 		(unsigned long long)s->released, (unsigned long long)s->pass_released);
 
-	header(f, "mdevguard_devices", "gauge", "mdev devices known to the kernel side.");
+	header(f, "mdevguard_devices", "gauge",
+	       "mdev devices and vGPU functions known to the kernel side.");
 	fprintf(f, "mdevguard_devices{restricted=\"true\"} %zu\n"
 		   "mdevguard_devices{restricted=\"false\"} %zu\n",
 		m->restricted, m->devices - m->restricted);
+	header(f, "mdevguard_vgpu_functions", "gauge",
+	       "PCI functions seen as vGPUs: typed by their vendor's driver or selected (under_rule), or of a vendor's layout with no type now.");
+	fprintf(f, "mdevguard_vgpu_functions{under_rule=\"true\"} %zu\n"
+		   "mdevguard_vgpu_functions{under_rule=\"false\"} %zu\n",
+		m->functions, m->untyped);
 	metric(f, "mdevguard_holders", "gauge", "Processes holding at least one mdev device.",
 	       m->holders);
 	/* No sample for the sum: sum() over the label gives it, and a sum among them would count twice. */

@@ -12,7 +12,7 @@
 
 #include "mdevguard.h"
 
-#define MDG_METRICS_MAX_MAPS 16
+#define MDG_METRICS_MAX_MAPS 24
 
 /* One pinned map's memory, as the kernel accounts it. */
 struct mdg_map_memory {
@@ -24,7 +24,9 @@ struct mdg_metrics {
 	const char *version;		/* of the service writing the file */
 	bool ready;			/* device map filled, the service follows sysfs */
 	struct mdg_stats stats;
-	size_t devices;			/* mdev devices known to the kernel side */
+	size_t devices;			/* mdevs and vGPU functions known to the kernel side */
+	size_t functions;		/* vGPU functions under the rule (typed, or selected) */
+	size_t untyped;			/* functions of a vendor's layout with no type now */
 	size_t restricted;		/* of which restricted */
 	size_t holders;			/* processes holding at least one device */
 	unsigned int mode;		/* enum mdg_mode */

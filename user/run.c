@@ -321,6 +321,7 @@ static void map_memory(struct service *s, struct mdg_metrics *m)
 static void write_metrics(struct service *s)
 {
 	struct mdg_metrics m = {};
+	size_t i;
 	int ret;
 
 	if (!s->o->metrics_file)
@@ -328,6 +329,12 @@ static void write_metrics(struct service *s)
 	ret = mdg_stats_read(bpf_map__fd(s->bpf.skel->maps.mdg_stats), &m.stats);
 	if (!ret) {
 		m.devices = s->scan.nr_devs;
+		for (i = 0; i < s->scan.nr_fns; i++) {
+			if (s->scan.fns[i].source != MDG_FN_NONE)
+				m.functions++;
+			else
+				m.untyped++;
+		}
 		m.restricted = restricted_devices(s);
 		m.holders = mdg_map_count(bpf_map__fd(s->bpf.skel->maps.mdg_holders),
 					  sizeof(struct mdg_holder_key));

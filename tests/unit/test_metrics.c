@@ -52,7 +52,7 @@ static const struct mdg_metrics sample_metrics = {
 	.stats = { .opens_seen = 11, .allowed = 7, .denied = 3, .audit_denied = 1,
 		   .errors = 2, .lost_events = 5, .released = 6, .acquired = 8,
 		   .pass_released = 4 },
-	.devices = 9, .restricted = 4, .holders = 2, .mode = 1, .audit = 0,
+	.devices = 9, .restricted = 4, .functions = 3, .untyped = 1, .holders = 2, .mode = 1, .audit = 0,
 	.nr_maps = 2, .maps = { { "devices", 4096 }, { "holders", 65536 } },
 };
 
@@ -250,7 +250,7 @@ static void test_values(void **state)
 	snprintf(path, sizeof(path), "%s/mdevguard.prom", dir);
 	assert_int_equal(mdg_metrics_write(path, &sample_metrics), 0);
 	n = parse(path, s, 32);
-	assert_int_equal(n, 17);
+	assert_int_equal(n, 19);
 	assert_int_equal(value_of(s, n, "mdevguard_build_info",
 				  "{version=\"1.2.3\",abi=\"" STR(MDG_ABI_VERSION) "\"}"), 1);
 	assert_int_equal(value_of(s, n, "mdevguard_ready", ""), 1);
@@ -269,6 +269,8 @@ static void test_values(void **state)
 				  "{by=\"release_pass\"}"), 4);
 	assert_int_equal(value_of(s, n, "mdevguard_devices", "{restricted=\"true\"}"), 4);
 	assert_int_equal(value_of(s, n, "mdevguard_devices", "{restricted=\"false\"}"), 5);
+	assert_int_equal(value_of(s, n, "mdevguard_vgpu_functions", "{under_rule=\"true\"}"), 3);
+	assert_int_equal(value_of(s, n, "mdevguard_vgpu_functions", "{under_rule=\"false\"}"), 1);
 	assert_int_equal(value_of(s, n, "mdevguard_holders", ""), 2);
 	assert_int_equal(value_of(s, n, "mdevguard_map_memory_bytes", "{map=\"devices\"}"), 4096);
 	assert_int_equal(value_of(s, n, "mdevguard_map_memory_bytes", "{map=\"holders\"}"), 65536);
@@ -290,7 +292,7 @@ static void test_escapes_and_empty(void **state)
 	snprintf(path, sizeof(path), "%s/mdevguard.prom", dir);
 	assert_int_equal(mdg_metrics_write(path, &m), 0);
 	n = parse(path, s, 32);
-	assert_int_equal(n, 15);
+	assert_int_equal(n, 17);
 	assert_int_equal(value_of(s, n, "mdevguard_build_info",
 				  "{version=\"1.0\\\"x\\\\y\\nz\",abi=\"" STR(MDG_ABI_VERSION) "\"}"),
 			 1);

@@ -480,7 +480,8 @@ for l in open(sys.argv[1]).read().splitlines():
 want = {"mdevguard_build_info", "mdevguard_ready", "mdevguard_policy_info",
         "mdevguard_opens_total", "mdevguard_decisions_total", "mdevguard_errors_total",
         "mdevguard_events_lost_total", "mdevguard_holdings_acquired_total",
-        "mdevguard_holdings_released_total", "mdevguard_devices", "mdevguard_holders",
+        "mdevguard_holdings_released_total", "mdevguard_devices", "mdevguard_vgpu_functions",
+        "mdevguard_holders",
         "mdevguard_map_memory_bytes"}
 if want - set(families):
     sys.exit("missing: %s" % " ".join(sorted(want - set(families))))
