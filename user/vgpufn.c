@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +34,6 @@ struct fnscan {
 	size_t nr_names;
 };
 
-static void say(const struct fnscan *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* src cut to size: names read from links, which sysfs keeps short */
 static void copy_cut(char *dst, size_t size, const char *src)
 {
@@ -46,18 +43,6 @@ static void copy_cut(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
-static void say(const struct fnscan *s, const char *fmt, ...)
-{
-	char msg[2 * PATH_MAX];
-	va_list ap;
-
-	if (!s->warn)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	s->warn(s->ctx, "%s", msg);
-}
 
 static int hex4(const char *s, size_t len, unsigned int *v)
 {
@@ -153,21 +138,23 @@ static int read_id(const char *dir, const char *file, unsigned int *v)
 	return 0;
 }
 
-static void read_driver(const char *dir, char *out, size_t size)
+/* The last component of the link dir/name points to, into out; false when there is none. */
+static bool link_base(const char *dir, const char *name, char *out, size_t size)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	const char *base;
 	ssize_t n;
 
 	out[0] = '\0';
-	if (snprintf(path, sizeof(path), "%s/driver", dir) >= (int)sizeof(path))
-		return;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return false;
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n <= 0)
-		return;
+		return false;
 	link[n] = '\0';
 	base = strrchr(link, '/');
 	copy_cut(out, size, base ? base + 1 : link);
+	return true;
 }
 
 /* A decimal type id "%lu\n"; -EINVAL for anything else. */
@@ -274,12 +261,16 @@ static void read_layout(struct fnscan *s, const char *dir, struct mdg_sysfs_fn *
 		return;
 	n = mdg_read_small(path, buf, sizeof(buf));
 	if (n < 0) {
-		say(s, "%s: cannot read: %s; its function fails closed until it can", path,
-		    strerror((int)-n));
+		if (s->warn)
+			s->warn(s->ctx,
+				"%s: cannot read: %s; its function fails closed until it can",
+				path, strerror((int)-n));
 		return;
 	}
 	if (parse_vtype(buf, (size_t)n, &f->vtype)) {
-		say(s, "%s: not a vGPU type id; its function fails closed until it is", path);
+		if (s->warn)
+			s->warn(s->ctx, "%s: not a vGPU type id; its function fails closed until it is",
+				path);
 		return;
 	}
 	read_seq(s, &f->id, &s2, &e2);
@@ -347,7 +338,7 @@ static int scan_fn(struct fnscan *s, const char *bus, const char *name, struct m
 		return 0;
 	if (read_id(dir, "vendor", &f.vendor) || read_id(dir, "device", &f.device))
 		return 0;	/* gone, or not a PCI device as sysfs prints them */
-	read_driver(dir, f.driver, sizeof(f.driver));
+	link_base(dir, "driver", f.driver, sizeof(f.driver));
 	if (snprintf(path, sizeof(path), "%s/" LAYOUT "/current_vgpu_type", dir) <
 	    (int)sizeof(path) && !access(path, F_OK)) {
 		f.layout = true;
@@ -383,23 +374,11 @@ static int seed_names(struct fnscan *s)
 	return 0;
 }
 
-static const char *parent_of(const char *bus, const struct mdg_sysfs_fn *f, char *out, size_t size)
+/* The physical function of an SR-IOV function, or else its driver: list's parent column. */
+static void parent_of(const char *dir, const struct mdg_sysfs_fn *f, char *out, size_t size)
 {
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *base;
-	ssize_t n;
-
-	if (snprintf(path, sizeof(path), "%s/%s/physfn", bus, f->addr) < (int)sizeof(path)) {
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n > 0) {
-			link[n] = '\0';
-			base = strrchr(link, '/');
-			copy_cut(out, size, base ? base + 1 : link);
-			return out;
-		}
-	}
-	snprintf(out, size, "%s", f->driver[0] ? f->driver : "-");
-	return out;
+	if (!link_base(dir, "physfn", out, size))
+		snprintf(out, size, "%s", f->driver[0] ? f->driver : "-");
 }
 
 int mdg_fn_scan(const char *root, const struct mdg_fn_opts *o, struct mdg_sysfs *out,
@@ -435,11 +414,12 @@ int mdg_fn_scan(const char *root, const struct mdg_fn_opts *o, struct mdg_sysfs 
 		snprintf(d.uuid, sizeof(d.uuid), "%s", f->addr);
 		snprintf(d.type, sizeof(d.type), "%s", f->type);
 		snprintf(d.name, sizeof(d.name), "%s", f->name);
-		parent_of(bus, f, d.parent, sizeof(d.parent));
 		d.attr = MDG_ATTR_ABSENT;
 		d.function = true;
-		if (snprintf(dir, sizeof(dir), "%s/%s", bus, f->addr) < (int)sizeof(dir))
+		if (snprintf(dir, sizeof(dir), "%s/%s", bus, f->addr) < (int)sizeof(dir)) {
+			parent_of(dir, f, d.parent, sizeof(d.parent));
 			mdg_sysfs_nodes(root, dir, &d, warn, ctx);
+		}
 		ret = mdg_sysfs_add_dev(out, &d);
 	}
 	if (!ret) {
