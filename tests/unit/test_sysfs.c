@@ -1145,8 +1145,6 @@ static void test_scan_thousands(void **state)
 	}
 	assert_ptr_equal(mdg_sysfs_find(&f->s, "00000fff-0000-4000-8000-000000002ffd"),
 			 &f->s.devs[0xfff]);
-	if (!getenv("MDG_TEST_SLOW"))
-		assert_true(took < 5.0);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
