@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "cli.h"
+#include "config.h"
 #include "vgpufn.h"
 
 static struct json_object *attr_json(enum mdg_attr a)
@@ -152,13 +153,16 @@ static void list_text(const struct mdg_sysfs *s)
 
 int mdg_cmd_list(struct mdg_opts *o, int argc, char **argv)
 {
+	struct mdg_selector sel[MDG_MAX_POLICY_SELECTORS];
+	struct mdg_fn_opts fo = { .sel = sel };
 	struct mdg_sysfs s = {};
 	struct json_object *js;
 	int ret;
 
+	fo.nr_sel = mdg_policy_selectors(&o->policy, sel);
 	ret = mdg_sysfs_scan(o->sysfs, &s, mdg_warn_cb, NULL);
 	if (!ret)
-		ret = mdg_fn_scan(o->sysfs, NULL, &s, mdg_warn_cb, NULL);
+		ret = mdg_fn_scan(o->sysfs, &fo, &s, mdg_warn_cb, NULL);
 	if (ret) {
 		mdg_err("cannot scan %s: %s", o->sysfs, strerror(-ret));
 		mdg_sysfs_free(&s);

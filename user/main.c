@@ -72,11 +72,14 @@ static const struct cmd cmds[] = {
 	  "Shows what the kernel side knows: mode, devices, holders, counters, map memory.\n"
 	  "Exit status: 0 enforcing with the device map filled, 1 loaded but not ready or an\n"
 	  "error, 3 not loaded.\n", mdg_cmd_status },
-	{ "list", OPT_SYSFS | OPT_JSON,
-	  "Usage: mdevguard list [--json] [--sysfs DIR]\n"
+	{ "list", OPT_POLICY | OPT_CONFIG | OPT_SYSFS | OPT_JSON,
+	  "Usage: mdevguard list [--json] [--sysfs DIR] [policy options] [--config FILE]\n"
 	  "\n"
 	  "Shows what sysfs says: mdev types, their single_usage_restriction attribute, and\n"
-	  "devices with their nodes. Needs no privileges.\n", mdg_cmd_list },
+	  "devices with their nodes; PCI functions under the rule, those a vendor's driver types\n"
+	  "and those the configuration's or the command line's --vgpu-function selectors name.\n"
+	  "Needs no privileges.\n\n"
+	  POLICY_USAGE, mdg_cmd_list },
 	{ "check", OPT_POLICY | OPT_CONFIG | OPT_SYSFS | OPT_JSON | OPT_CHECK,
 	  "Usage: mdevguard check [policy options] [--config FILE] [--sysfs DIR]\n"
 	  "                       [--mdevctl-dir DIR] [--json] UUID...\n"

@@ -526,6 +526,9 @@ sc_vgpu_selector() {
 	vgpu_bind_edu
 	svc_start "${VGPU_POLICY[@]}" --vgpu-function 1234:11e8 --restrict-type 1234:11e8
 	expect_fn_status "$edu" 1234:11e8
+	"$MDG_BIN" list --vgpu-function 1234:11e8 |
+		grep -E "^  $edu +1234:11e8 +vfio-pci +selector +1234:11e8 " >/dev/null ||
+		fail "list does not show $edu as selected: $("$MDG_BIN" list --vgpu-function 1234:11e8 | tail -n 6)"
 	expect_client "a restricted function, then the selected one" "open:$(vgpu_node 1)" \
 		"open:$edu@/dev/vfio/$EDU_GROUP=EPERM"
 	expect_logged action=deny "device=$edu" type=1234:11e8 rule=restricted-device
