@@ -268,12 +268,14 @@ static bool keep_fn(const struct mdg_devmap *m, const void *key)
 	return false;
 }
 
-int mdg_devmap_write(const struct mdg_devmap *m, const struct mdg_devmap_fds *fds)
+int mdg_devmap_write(const struct mdg_devmap *m, const struct mdg_devmap_fds *fds,
+		     mdg_warn_fn warn, void *ctx)
 {
 	int devices_fd = fds->devices, types_fd = fds->types, overrides_fd = fds->overrides;
 	const struct mdg_devmap_dev *first = NULL;
-	size_t i, failed = 0;
-	int ret = 0, err, first_err = 0;
+	const struct mdg_dev_id *first_fn = NULL;
+	size_t i, failed = 0, fn_failed = 0;
+	int ret = 0, err, first_err = 0, fn_err = 0;
 
 	for (i = 0; i < m->nr_types; i++) {
 		err = map_put(types_fd, &m->types[i].hash, &m->types[i].v, sizeof(m->types[i].v));
@@ -293,14 +295,23 @@ int mdg_devmap_write(const struct mdg_devmap *m, const struct mdg_devmap_fds *fd
 	/* After the types their entries name. */
 	map_prune(fds->functions, sizeof(struct mdg_dev_id), keep_fn, m);
 	for (i = 0; i < m->nr_fns; i++) {
+		err = map_put(fds->functions, &m->fns[i].id, &m->fns[i].v, sizeof(m->fns[i].v));
+		if (err && !fn_failed++) {
+			first_fn = &m->fns[i].id;
+			fn_err = err;
+		}
+	}
+	/*
+	 * Through warn, said once however many scans meet it: every use of a function left out
+	 * asks for a rescan. No failure of the write either: the kernel side restricts a function
+	 * it has no entry for, whatever its type.
+	 */
+	if (fn_failed && warn) {
 		char addr[MDG_UUID_LEN];
 
-		err = map_put(fds->functions, &m->fns[i].id, &m->fns[i].v, sizeof(m->fns[i].v));
-		if (err && !ret) {
-			mdg_uuid_format(&m->fns[i].id, addr);
-			ret = mdg_err_errno(err, "cannot add vGPU function %s to the function map",
-					    addr);
-		}
+		mdg_uuid_format(first_fn, addr);
+		warn(ctx, "cannot add %zu of %zu vGPU functions to the function map (the first: %s): %s; those left out are restricted whatever their type",
+		     fn_failed, m->nr_fns, addr, strerror(-fn_err));
 	}
 	/* Gone nodes first: their room is for the new ones. */
 	map_prune(devices_fd, sizeof(__u32), keep_dev, m);

@@ -63,11 +63,14 @@ void mdg_vfio_majors(const char *proc_devices, __u32 *majors);
  * error line each). Device nodes that do not fit are reported in one error line and do not
  * fail the write: an open of such a node is let through, but the use of the device through it
  * is decided from the kernel's own record of the device (SPEC §6), so the start goes on.
+ * Functions that do not fit are said through warn (may be NULL) and do not fail it either: the
+ * kernel side restricts a function it has no entry for.
  */
 struct mdg_devmap_fds {
 	int devices, types, overrides, functions;
 };
 
-int mdg_devmap_write(const struct mdg_devmap *m, const struct mdg_devmap_fds *fds);
+int mdg_devmap_write(const struct mdg_devmap *m, const struct mdg_devmap_fds *fds,
+		     mdg_warn_fn warn, void *ctx);
 
 #endif

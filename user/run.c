@@ -200,6 +200,10 @@ static int sync_devices(struct service *s)
 		mdg_sysfs_free(&scan);
 		return mdg_err_errno(ret, "cannot scan %s for vGPU functions", s->o->sysfs);
 	}
+	/* Said with the scan's warnings: once, however many scans find it. */
+	if (skel->bss->fn_writes_lost)
+		warn_collect(s, "a write to a vGPU function's type could not be counted (the %s map is full): every vGPU function is restricted from now on, whatever its type, until mdevguard unload and a start",
+			     MDG_PIN_FN_WRITES);
 	write_selectors(s, sel, fo.nr_sel, &scan, s->selectors_reset);
 	s->selectors_reset = false;
 	memcpy(majors, cfg->majors, sizeof(majors));
@@ -221,7 +225,7 @@ static int sync_devices(struct service *s)
 	fds.types = bpf_map__fd(skel->maps.mdg_types);
 	fds.overrides = bpf_map__fd(skel->maps.mdg_overrides);
 	fds.functions = bpf_map__fd(skel->maps.mdg_functions);
-	ret = mdg_devmap_write(&m, &fds);
+	ret = mdg_devmap_write(&m, &fds, warn_collect, s);
 	mdg_devmap_free(&m);
 	mdg_sysfs_free(&s->scan);
 	s->scan = scan;

@@ -273,7 +273,7 @@ static void fill_from_sysfs(void)
 	fds.types = bpf_map__fd(b.mdg->maps.mdg_types);
 	fds.overrides = bpf_map__fd(b.mdg->maps.mdg_overrides);
 	fds.functions = bpf_map__fd(b.mdg->maps.mdg_functions);
-	if (mdg_devmap_write(&m, &fds))
+	if (mdg_devmap_write(&m, &fds, NULL, NULL))
 		die("cannot fill mdevguard's maps");
 	for (i = 0; i < scan.nr_devs; i++) {
 		const struct mdg_sysfs_dev *d = &scan.devs[i];

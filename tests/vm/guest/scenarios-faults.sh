@@ -17,6 +17,7 @@ if [ "${MDG_SERIES:-}" != cdev ] || [ "${MDG_LIST_ALL:-0}" = 1 ]; then
 		fault-events-overflow
 		fault-remove-held
 		fault-malformed-at-hotplug
+		fault-vgpu-maps-full
 	)
 fi
 # On 6.12 only, to keep a cold run of the whole suite within its hour: thousands of mdevs take
@@ -378,6 +379,62 @@ sc_fault_malformed_at_hotplug() {
 	expect_logged "device=$u" rule=restricted-device action=deny
 	matrix "mdev of a malformed type created at run time | restricted (why=malformed) |" \
 		"denied next to another restricted device"
+	svc_finish
+	pass
+}
+
+# denied_fns: DENIED, how many of the vGPU functions VF[1..] a holder of the restricted mdev S1
+# is denied (those restricted whatever their type), each denial found in the log.
+denied_fns() {
+	local i
+	DENIED=0
+	for ((i = 1; i <= ${#VF[@]}; i++)); do
+		"$MDG_CLIENT" "open:${S[1]}" "open:$(vgpu_node "$i")" >"$WORK/fn.$i.out" 2>&1 &&
+			continue
+		expect_logged action=deny "device=${VF[i]}" rule=restricted-device
+		DENIED=$((DENIED + 1))
+	done
+}
+
+# The vGPU function maps full. A function left out of the function map, and every function
+# once a write to a type could not be counted, is restricted whatever its type (the kernel side
+# cannot know it): fail closed, and said once.
+sc_fault_vgpu_maps_full() {
+	local i n=0 d
+	need_pool
+	for d in "$PCI_DEVICES"/*; do
+		[ "$(<"$d/vendor")" = 0x1b36 ] && [ "$(<"$d/device")" = 0x0005 ] && n=$((n + 1))
+	done
+	need_vgpu "$n"
+	for ((i = 1; i <= n; i++)); do
+		vgpu_type "${VF[i]}" 14
+	done
+	MDG_MAP_ENTRIES=functions:2 svc_start "${VGPU_POLICY[@]}"
+	wait_logged "cannot add $((n - 2)) of $n vGPU functions to the function map"
+	denied_fns
+	[ "$DENIED" -eq $((n - 2)) ] ||
+		fail "$DENIED of $n unrestricted functions denied, not the $((n - 2)) left out of a 2-entry map"
+	[ "$(grep -c "vGPU functions to the function map" "$SVC_LOG")" -eq 1 ] ||
+		fail "the full function map was said $(grep -c "to the function map" "$SVC_LOG") times"
+	matrix "vGPU function map full (2 entries, $n functions) | said once | the $((n - 2))" \
+		"left out restricted whatever their type, the 2 in it decided by their type"
+	svc_finish
+	MDG_MAP_ENTRIES=fn_writes:1 svc_start "${VGPU_POLICY[@]}"
+	expect_fn_status "${VF[1]}" nvidia-14
+	denied_fns
+	[ "$DENIED" -eq 0 ] || fail "$DENIED unrestricted functions denied before any type write"
+	# two functions retyped: the second function's writes find no room to be counted
+	vgpu_type "${VF[1]}" 0
+	vgpu_type "${VF[1]}" 14
+	vgpu_type "${VF[2]}" 0
+	vgpu_type "${VF[2]}" 14
+	wait_logged "a write to a vGPU function's type could not be counted"
+	denied_fns
+	[ "$DENIED" -eq "$n" ] || fail "$DENIED of $n functions denied once a type write was lost, not all"
+	[ "$(grep -c "could not be counted" "$SVC_LOG")" -eq 1 ] ||
+		fail "the lost type write was said $(grep -c "could not be counted" "$SVC_LOG") times"
+	matrix "vGPU type-write map full (1 entry) | said once | every function restricted" \
+		"whatever its type, until unload"
 	svc_finish
 	pass
 }
