@@ -243,6 +243,13 @@ sc_vgpu_with_mdev_denied() {
 	expect_client "a restricted function, then a restricted mdev" "open:$(vgpu_node 1)" \
 		"open:${S[1]}=EPERM"
 	expect_logged action=deny "device=${S[1]}" rule=restricted-device
+	if [ "${MDG_KERNEL_CDEV:-0}" = 1 ]; then
+		expect_client "a restricted mdev, then a restricted function's cdev" "open:${S[1]}" \
+			"open-cdev:${VF[1]}=EPERM"
+		expect_client "a restricted function's cdev, then a restricted mdev" \
+			"open-cdev:${VF[1]}" "open:${S[1]}=EPERM"
+		expect_count 4 deny
+	fi
 	svc_finish
 	pass
 }
@@ -250,29 +257,26 @@ sc_vgpu_with_mdev_denied() {
 # A function with no type, and a plain vfio-pci function (edu), are physical: never decided,
 # never held, whatever else the process holds.
 sc_vgpu_untyped_never_denied() {
-	local edu="" d grp
+	local edu denials=1
 	need_pool
 	need_vgpu 4
-	for d in "$PCI_DEVICES"/*; do
-		[ "$(<"$d/vendor")" = 0x1234 ] && [ "$(<"$d/device")" = 0x11e8 ] && edu=${d##*/}
-	done
-	[ -n "$edu" ] || fail "no edu PCI device (1234:11e8)"
-	modprobe_k vfio-pci || fail "modprobe vfio-pci failed"
-	if [ ! -e "/sys/bus/pci/drivers/vfio-pci/$edu" ]; then
-		echo 1234 11e8 >/sys/bus/pci/drivers/vfio-pci/new_id 2>/dev/null || true
-		sleep 0.5
-	fi
-	[ -e "/sys/bus/pci/drivers/vfio-pci/$edu" ] || fail "$edu not bound to vfio-pci"
-	grp=$(basename "$(readlink "$PCI_DEVICES/$edu/iommu_group")")
+	edu=$(vgpu_edu)
+	vgpu_bind_edu
 	vgpu_type "${VF[2]}" 12
 	svc_start "${VGPU_POLICY[@]}" --log-allow
 	expect_fn_status "${VF[2]}" nvidia-12
 	expect_client "a restricted function, an untyped one and a vfio-pci one" \
-		"open:$(vgpu_node 2)" "open:$(vgpu_node 1)" "open:$edu@/dev/vfio/$grp" \
+		"open:$(vgpu_node 2)" "open:$(vgpu_node 1)" "open:$edu@/dev/vfio/$EDU_GROUP" \
 		"open:$(vgpu_node 3)" "read:${VF[1]}" "mmap:${VF[3]}"
-	expect_client "the untyped ones first" "open:$(vgpu_node 1)" "open:$edu@/dev/vfio/$grp" \
+	expect_client "the untyped ones first" "open:$(vgpu_node 1)" "open:$edu@/dev/vfio/$EDU_GROUP" \
 		"open:$(vgpu_node 2)" "open:${S[1]}=EPERM"
-	expect_count 1 deny
+	if [ "${MDG_KERNEL_CDEV:-0}" = 1 ]; then
+		expect_client "untyped functions' cdevs beside a restricted one" \
+			"open-cdev:${VF[2]}" "open-cdev:${VF[1]}" "open-cdev:$edu" "open-cdev:${VF[3]}" \
+			"mmap:${VF[3]}" "open:${S[1]}=EPERM"
+		denials=2
+	fi
+	expect_count "$denials" deny
 	! grep -qE "device=(${VF[1]}|${VF[3]}|$edu) " "$SVC_LOG" ||
 		fail "a decision about a physical function: $(grep -m1 -E "device=(${VF[1]}|${VF[3]}|$edu) " "$SVC_LOG")"
 	expect_map_empty holders
@@ -409,7 +413,15 @@ sc_vgpu_compatible_classes() {
 	expect_logged action=deny "device=${VF[3]}" rule=restricted-device
 	expect_client "a restricted mdev of no class" "open:$(vgpu_node 2)" "open:${S[1]}=EPERM"
 	expect_client "the class after an mdev" "open:${S[1]}" "open:$(vgpu_node 2)=EPERM"
-	expect_count 3 deny
+	if [ "${MDG_KERNEL_CDEV:-0}" = 1 ]; then
+		expect_client "one class through cdevs" "open-cdev:${VF[1]}" "open-cdev:${VF[2]}" \
+			"open-cdev:${VF[4]}"
+		expect_client "two classes through cdevs" "open-cdev:${VF[2]}" \
+			"open-cdev:${VF[3]}=EPERM"
+		expect_count 4 deny
+	else
+		expect_count 3 deny
+	fi
 	out=$("$MDG_BIN" check --restrict-type nvidia-11 "${VGPU_POLICY[@]}" \
 		--compatible nvidia-11,nvidia-12 "${VF[1]}" "${VF[2]}" 2>&1) ||
 		fail "check of one class: $out"
