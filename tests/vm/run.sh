@@ -613,7 +613,7 @@ qemu_once() {
 		-pidfile "$out/qemu.pid" \
 		-kernel "$kroot/boot/vmlinuz-$kver" \
 		-initrd "$out/initramfs.cpio" \
-		-append "console=ttyS0 lsm=$lsm panic=-1 mitigations=off intel_iommu=on iommu=pt no_timer_check$([ "$series" = systemd ] && echo " systemd.show_status=false")" \
+		-append "console=ttyS0 lsm=$lsm panic=-1 mitigations=off intel_iommu=on iommu=pt no_timer_check rcupdate.rcu_cpu_stall_timeout=300$([ "$series" = systemd ] && echo " systemd.show_status=false")" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-nic none </dev/null >"$console" 2>&1 &
 	qpid=$!
