@@ -383,13 +383,14 @@ sc_fault_malformed_at_hotplug() {
 	pass
 }
 
-# denied_fns: DENIED, how many of the vGPU functions VF[1..] a holder of the restricted mdev S1
-# is denied (those restricted whatever their type), each denial found in the log.
+# denied_fns: DENIED, how many of the vGPU functions VF[1..] a holder of the unrestricted mdev
+# M1 is denied: those restricted, whatever their type (--mode exclusive), each denial found in
+# the log.
 denied_fns() {
 	local i
 	DENIED=0
 	for ((i = 1; i <= ${#VF[@]}; i++)); do
-		"$MDG_CLIENT" "open:${S[1]}" "open:$(vgpu_node "$i")" >"$WORK/fn.$i.out" 2>&1 &&
+		"$MDG_CLIENT" "open:${M[1]}" "open:$(vgpu_node "$i")" >"$WORK/fn.$i.out" 2>&1 &&
 			continue
 		expect_logged action=deny "device=${VF[i]}" rule=restricted-device
 		DENIED=$((DENIED + 1))
