@@ -3,7 +3,8 @@
 # The VM suite: proves enforcement in Debian's own kernels, since a host may refuse BPF LSM.
 # Boots each kernel under QEMU (TCG) with the host's root shared read-only over virtio-9p,
 # runs tests/vm/guest/run-scenarios.sh in it, and reports one line per scenario per kernel.
-# Everything it fetches or builds is cached under BUILD_DIR/vm.
+# What it fetches or builds is cached: Debian's kernels and the cdev kernel per machine
+# (MDG_KERNEL_CACHE), the rest under BUILD_DIR/vm.
 set -euo pipefail
 
 src_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -197,7 +198,10 @@ preflight() {
 	fi
 
 	vm_dir=$build_dir/vm
-	cache=$vm_dir/cache
+	# Debian's kernels, downloaded and unpacked once per machine (every clone's run shares
+	# them, as it shares the cdev kernel), or per build directory where that cannot be written.
+	cache=${MDG_KERNEL_CACHE:-/var/cache/mdevguard-vm}/debian
+	mkdir -p "$cache/debs" 2>/dev/null && [ -w "$cache" ] || cache=$vm_dir/cache
 	mkdir -p "$cache/debs"
 }
 
@@ -407,8 +411,18 @@ header_deps() {
 		sed 's/^ *//; s/ .*//' | grep -E '^linux-(headers-.*-common|kbuild-.*)$'
 }
 
-# prepare_kernel SERIES INDEX COUNT: sets kver and kroot (unpacked, depmod'ed root).
+# prepare_kernel SERIES INDEX COUNT: sets kver and kroot (unpacked, depmod'ed root); one run
+# at a time prepares the shared cache.
 prepare_kernel() {
+	local lock rc=0
+	exec {lock}>"$cache/.lock"
+	flock "$lock"
+	prepare_kernel_locked "$@" || rc=$?
+	exec {lock}>&-
+	return "$rc"
+}
+
+prepare_kernel_locked() {
 	local series=$1 idx=$2 count=$3 image hdr root f
 	local -a pkgs debs
 	image=$(newest_image "$series")
