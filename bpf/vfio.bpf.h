@@ -87,7 +87,7 @@ struct mdg_req {
 	__u8 restricted;
 	__u8 reason;
 	__u8 mapped;			/* the use is a mapping */
-	__u8 compat;			/* the type's compatibility class (MDG_MAX_CLASSES fit): a
+	__u8 compat;			/* the type's compatibility class (at most MDG_MAX_CLASSES): a
 					   byte, as the pass chain's stack has no room for more */
 	char type[MDG_TYPE_LEN];
 	char uuid[40];

@@ -18,6 +18,8 @@
 #define MDG_MAX_HELD	16	/* distinct devices one process can hold at once */
 #define MDG_MAX_MAJORS	4	/* VFIO group and device cdev majors the open filter passes */
 #define MDG_MAX_SELECTORS 8	/* PCI function selectors the kernel side matches at use */
+/* Compatibility classes a policy may name, 1..MDG_MAX_CLASSES: a decision carries one in a byte. */
+#define MDG_MAX_CLASSES 64
 #define MDG_MAX_FILES	64	/* files of one device counted for one process; more are
 				   covered by the release pass instead */
 
@@ -348,6 +350,7 @@ MDG_ABI_SIZE(mdg_stats, 72);
 MDG_ABI_SIZE(mdg_event, 400);
 _Static_assert(__builtin_offsetof(struct mdg_holder, held) % 8 == 0, "held[] 8-byte aligned");
 _Static_assert(__builtin_offsetof(struct mdg_config, loaded_at) == 48, "mdg_config layout");
+_Static_assert(MDG_MAX_CLASSES <= 255, "a class must fit the byte mdg_req.compat carries");
 
 /* FNV-1a, 64 bit: a stable name for a type across restarts. */
 static inline __u64 mdg_type_hash(const char *s)

@@ -33,7 +33,6 @@ struct mdg_policy {
 
 /* Selectors an operator may give: the kernel side's table also holds the vendors' drivers. */
 #define MDG_MAX_POLICY_SELECTORS 4
-#define MDG_MAX_CLASSES 64
 
 #define MDG_DEFAULT_CONFIG "/etc/mdevguard/mdevguard.conf"
 #define MDG_CONFIG_LINE_MAX 4096	/* characters of one config line, without the newline */
