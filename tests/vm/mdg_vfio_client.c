@@ -1547,6 +1547,23 @@ static int op_forkmap(const char *arg, struct result *r)
 	err = pthread_create(&t, NULL, mapper_main, fm);
 	if (err)
 		return err;
+	/*
+	 * The mapper on a CPU of its own: on the forking thread's CPU it would run only once the
+	 * fork returned (the kernel does not preempt a fork there), and no round would race.
+	 */
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+		cpu_set_t cpus;
+
+		CPU_ZERO(&cpus);
+		CPU_SET(1, &cpus);
+		err = pthread_setaffinity_np(t, sizeof(cpus), &cpus);
+		CPU_ZERO(&cpus);
+		CPU_SET(0, &cpus);
+		if (err || sched_setaffinity(0, sizeof(cpus), &cpus)) {
+			r->step = "affinity";
+			return err ? err : errno;
+		}
+	}
 	r->step = "rounds";
 	for (i = 0; i < rounds; i++) {
 		fm->device_fd = write(sv[0], "g", 1) == 1 ? fd_recv(sv[0], NULL, NULL) : -1;

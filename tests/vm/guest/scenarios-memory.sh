@@ -198,7 +198,9 @@ value() {
 # mapping by another thread in between reaches the child while the inheritance lacks it. The
 # client sweeps the mapping's moment across the fork (made long by 65,536 open fds), and every
 # child the mapping reached must be denied S2. The sweep must have hit the race (a mapping
-# after the fork began that reached the child) and its far side (no mapping, S2 allowed).
+# after the fork began that reached the child) and its far side (no mapping, S2 allowed): the
+# forking thread and the mapper run on CPUs of their own (a run where they shared one never
+# raced).
 sc_fork_racing_first_mapping() {
 	local out
 	need_pool
