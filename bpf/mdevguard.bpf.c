@@ -1526,13 +1526,14 @@ static __always_inline void fork_settle(struct mdg_pending *pend)
  * from its first instant, settled when the fork raced a mapping (fork_settle). The kernel may
  * skip this program; then the child's first decision takes the inheritance (mdg_inherit), and
  * nothing is lost: an unsettled child's decisions fail closed until a release pass has read its
- * mappings. A full map leaves it pending: the child's decisions then fail closed.
+ * mappings. A move that fails (6.1's allocator runs dry in a burst of thousands of forks) leaves
+ * it pending, and is not counted as an error: the child's first decision tries again, and only
+ * if that fails too does a decision fail closed (counted there).
  */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(mdg_process_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct mdg_pending *pend;
-	struct mdg_stats *st;
 
 	if (BPF_CORE_READ(child, tgid) == BPF_CORE_READ(parent, tgid))
 		return 0;
@@ -1541,11 +1542,7 @@ int BPF_PROG(mdg_process_fork, struct task_struct *parent, struct task_struct *c
 		return 0;
 	if (pend->unsettled)
 		fork_settle(pend);
-	if (inherit_of(child)) {
-		st = stats_get();
-		if (st)
-			st->errors++;
-	}
+	inherit_of(child);
 	return 0;
 }
 
