@@ -13,11 +13,12 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "attr.h"
 #include "bpfobj.h"
 #include "kstate.h"
 #include "log.h"
 #include "mdevguard.skel.h"
-#include "sysfs.h"
+#include "uuid.h"
 
 #define LSM_FILE "/sys/kernel/security/lsm"
 

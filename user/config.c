@@ -25,6 +25,7 @@
 #include "log.h"
 #include "config.h"
 #include "vgpufn.h"
+#include "uuid.h"
 
 #define QUOTE_MAX 64	/* characters of a bad value repeated in an error */
 

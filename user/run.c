@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 
+#include "attr.h"
 #include "bpfobj.h"
 #include "cli.h"
 #include "devmap.h"

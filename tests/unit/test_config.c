@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "attr.h"
 #include "config.h"
 
 #define BOOL_WORDS "expected yes, no, true, false, on, off, 1 or 0"
