@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of user/config.c: settings, the configuration file, and restricted() precedence. */
+/* Unit tests of user/config*.c: settings, the configuration file, and restricted() precedence. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
