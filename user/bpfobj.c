@@ -17,7 +17,6 @@
 #include "kstate.h"
 #include "log.h"
 #include "mdevguard.skel.h"
-#include "sysfs.h"
 
 #define LSM_FILE "/sys/kernel/security/lsm"
 
@@ -207,129 +206,6 @@ static void say_verified(struct mdg_bpf *b, double seconds)
 	mdg_info("BPF object loaded in %.1f s; instructions verified:%s", seconds, line);
 }
 
-/* Every map pinned under its name from the pin table; the .bss as the config. */
-static int set_pin_paths(struct mdg_bpf *b)
-{
-	char path[PATH_MAX];
-	struct bpf_map *map;
-	size_t i;
-	int ret;
-
-	for (i = 0; i < mdg_nr_pins && mdg_pins[i].kind == MDG_PIN_MAP; i++) {
-		if (!strcmp(mdg_pins[i].obj, ".bss"))
-			map = b->skel->maps.bss;
-		else
-			map = bpf_object__find_map_by_name(b->skel->obj, mdg_pins[i].obj);
-		if (!map)
-			return -ENOENT;
-		ret = mdg_pin_path(path, sizeof(path), b->pin_dir, mdg_pins[i].name);
-		if (!ret)
-			ret = bpf_map__set_pin_path(map, path);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/*
- * The holders map has a record for each process that holds, or is about to hold, a device, and
- * each goes with its process (lsm/task_free). Sized to the kernel's limits on processes (the
- * lower of threads-max and pid_max), it cannot be filled by anyone's processes: the kernel
- * refuses the fork first. The hash's records are allocated as they are made
- * (BPF_F_NO_PREALLOC); only its buckets are allocated up front (16 bytes each, a power of two of
- * them). A pinned map keeps the size it was made with, so that a
- * restart keeps the holdings; a limit raised since is warned about.
- */
-#define MDG_HOLDERS_MIN	4096U
-#define MDG_HOLDERS_SLACK 4096U		/* records of tasks reaped but not yet freed (RCU) */
-#define MDG_PID_MAX_LIMIT (4U << 20)	/* the kernel's PID_MAX_LIMIT on 64-bit */
-
-/* A positive number from a /proc/sys file, or 0. */
-static unsigned long sysctl_ulong(const char *path)
-{
-	char buf[32];
-	unsigned long n;
-	ssize_t len;
-	char *end;
-
-	len = mdg_read_small(path, buf, sizeof(buf) - 1);
-	if (len <= 0)
-		return 0;
-	buf[len] = '\0';
-	errno = 0;
-	n = strtoul(buf, &end, 10);
-	return errno || end == buf ? 0 : n;
-}
-
-unsigned int mdg_holders_wanted(void)
-{
-	unsigned long n = sysctl_ulong("/proc/sys/kernel/threads-max");
-	unsigned long pids = sysctl_ulong("/proc/sys/kernel/pid_max");
-
-	if (!n || (pids && pids < n))
-		n = pids;
-	if (!n || n > MDG_PID_MAX_LIMIT)
-		n = MDG_PID_MAX_LIMIT;
-	n += MDG_HOLDERS_SLACK;
-	return n < MDG_HOLDERS_MIN ? MDG_HOLDERS_MIN : (unsigned int)n;
-}
-
-/* The size of the pinned holders map, or 0 when there is none to reuse. */
-static unsigned int pinned_holders_size(const char *pin_dir)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char path[PATH_MAX];
-	int fd;
-
-	if (mdg_pin_path(path, sizeof(path), pin_dir, MDG_PIN_HOLDERS))
-		return 0;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.max_entries = 0;
-	close(fd);
-	return info.max_entries;
-}
-
-static void size_holders(struct mdg_bpf *b)
-{
-	unsigned int want = mdg_holders_wanted(), have = pinned_holders_size(b->pin_dir);
-
-	if (have && have < want)
-		mdg_warn("the pinned holders map has %u entries, fewer than threads-max and pid_max ask for (%u): mdevguard unload and a start make it anew",
-			 have, want);
-	bpf_map__set_max_entries(b->skel->maps.mdg_holders, have ? have : want);
-}
-
-/*
- * For the VM suite's fault matrix: MDG_MAP_ENTRIES=devices:8,holders:4,... sizes those maps
- * (their pin names) down, so that a test can fill them. Nothing else reads it.
- */
-static void map_entries_from_env(struct mdg_bpf *b)
-{
-	const char *spec = getenv("MDG_MAP_ENTRIES");
-	struct bpf_map *map;
-	char name[32];
-	unsigned int n;
-	size_t i;
-	int used;
-
-	/* NOLINTNEXTLINE(cert-err34-c): a test's knob; what does not parse ends the list */
-	while (spec && sscanf(spec, "%31[a-z_]:%u%n", name, &n, &used) == 2) {
-		for (i = 0; i < mdg_nr_pins; i++) {
-			if (mdg_pins[i].kind != MDG_PIN_MAP || strcmp(mdg_pins[i].name, name) != 0)
-				continue;
-			map = bpf_object__find_map_by_name(b->skel->obj, mdg_pins[i].obj);
-			if (map && !bpf_map__set_max_entries(map, n))
-				mdg_warn("MDG_MAP_ENTRIES: map %s sized to %u entries", name, n);
-		}
-		spec += used;
-		spec += *spec == ',';
-	}
-}
-
 int mdg_bpf_load(struct mdg_bpf *b, const char *pin_dir)
 {
 	int ret, attempt, abi = mdg_kstate_pinned_abi(pin_dir);
@@ -367,9 +243,9 @@ int mdg_bpf_load(struct mdg_bpf *b, const char *pin_dir)
 		/* A new config map says whose it is from its creation: a start killed before it
 		 * configured anything leaves pins the next one recognises. (Reused pins keep theirs.) */
 		b->skel->bss->cfg.abi = MDG_ABI_VERSION;
-		size_holders(b);
-		map_entries_from_env(b);
-		ret = set_pin_paths(b);
+		mdg_bpf_size_holders(b);
+		mdg_bpf_map_entries_from_env(b);
+		ret = mdg_bpf_pin_paths(b);
 		t0 = now_ms();
 		if (!ret)
 			ret = mdevguard__load(b->skel);
@@ -518,115 +394,6 @@ int mdg_bpf_attach(struct mdg_bpf *b, enum mdg_pin_kind phase)
 			return ret;
 	}
 	return phase == MDG_PIN_LINK_RELEASE ? unpin_retired(b->pin_dir) : 0;
-}
-
-/* Runs an iterator to its end and hands each line it printed to fn; 0 or -errno. */
-static int iter_lines(struct mdg_bpf *b, struct bpf_program *prog, union bpf_iter_link_info *info,
-		      void (*fn)(struct mdg_bpf *b, const char *line))
-{
-	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
-	char buf[4096], *p, *line;
-	struct bpf_link *link;
-	size_t have = 0;
-	ssize_t n;
-	int fd, ret = 0;
-
-	if (info) {
-		opts.link_info = info;
-		opts.link_info_len = sizeof(*info);
-	}
-	link = bpf_program__attach_iter(prog, info ? &opts : NULL);
-	if (!link)
-		return mdg_err_errno(errno, "cannot create iterator %s", bpf_program__name(prog));
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		ret = mdg_err_errno(errno, "cannot run iterator %s", bpf_program__name(prog));
-		bpf_link__destroy(link);
-		return ret;
-	}
-	/* Lines may straddle reads: keep the unfinished tail for the next one. */
-	while ((n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
-		have += n;
-		buf[have] = '\0';
-		for (line = buf; (p = strchr(line, '\n')); line = p + 1) {
-			*p = '\0';
-			fn(b, line);
-		}
-		have = strlen(line);
-		memmove(buf, line, have);
-		if (have == sizeof(buf) - 1)
-			have = 0;	/* no line is this long: drop it */
-	}
-	if (n < 0)
-		ret = mdg_err_errno(errno, "iterator %s", bpf_program__name(prog));
-	close(fd);
-	bpf_link__destroy(link);
-	return ret;
-}
-
-static void adopt_line(struct mdg_bpf *b, const char *line)
-{
-	mdg_info("adopted: process %s", line);
-	b->adopted++;
-}
-
-int mdg_bpf_adopt(struct mdg_bpf *b)
-{
-	int ret;
-
-	b->adopted = 0;
-	ret = iter_lines(b, b->skel->progs.mdg_adopt, NULL, adopt_line);
-	/* A mapping outlives every fd: a process that closed them all still holds the device. */
-	if (!ret)
-		ret = iter_lines(b, b->skel->progs.mdg_adopt_maps, NULL, adopt_line);
-	if (b->adopted)
-		mdg_info("adopted %d VFIO device file(s) and mapping(s) in use before this start",
-			 b->adopted);
-	return ret;
-}
-
-static void pass_line(struct mdg_bpf *b, const char *line)
-{
-	unsigned long long hi, lo;
-	char uuid[MDG_UUID_LEN];
-	struct mdg_dev_id id;
-	unsigned int tgid;
-
-	if (!strcmp(line, "U")) {
-		b->uncounted = true;
-		return;
-	}
-	if (!strncmp(line, "A ", 2)) {
-		mdg_info("adopted: process %s maps it and did not hold it (a fork raced its parent's mapping)",
-			 line + 2);
-		return;
-	}
-	/* NOLINTNEXTLINE(cert-err34-c): the pass's own output, in bounds by construction */
-	if (sscanf(line, "%u %llx %llx", &tgid, &hi, &lo) != 3)
-		return;
-	id.hi = hi;
-	id.lo = lo;
-	mdg_uuid_format(&id, uuid);
-	mdg_info("released: process %u has no file of %s left", tgid, uuid);
-}
-
-/*
- * The release pass: moves the generation on, marks io_uring users, marks every holding a file
- * table or a mapping still has, and ends the others (see the iterators at the end of mdevguard.bpf.c).
- */
-void mdg_bpf_pass(struct mdg_bpf *b)
-{
-	union bpf_iter_link_info info = {};
-
-	b->skel->bss->recheck_asked = 0;
-	__atomic_add_fetch(&b->skel->bss->cfg.pass_gen, 1, __ATOMIC_SEQ_CST);
-	b->uncounted = false;
-	if (iter_lines(b, b->skel->progs.mdg_pass_uring, NULL, pass_line) ||
-	    iter_lines(b, b->skel->progs.mdg_pass_files, NULL, pass_line) ||
-	    iter_lines(b, b->skel->progs.mdg_pass_maps, NULL, pass_line))
-		return;
-	info.map.map_fd = bpf_map__fd(b->skel->maps.mdg_holders);
-	iter_lines(b, b->skel->progs.mdg_pass_sweep, &info, pass_line);
 }
 
 void mdg_bpf_close(struct mdg_bpf *b)

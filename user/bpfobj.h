@@ -42,4 +42,12 @@ void mdg_bpf_pass(struct mdg_bpf *b);
 
 void mdg_bpf_close(struct mdg_bpf *b);
 
+/*
+ * bpfmaps.c, for loading: every map's pin path from the pin table, the holders map's size, and
+ * the sizes MDG_MAP_ENTRIES asks for. 0 or -errno for the pin paths.
+ */
+int mdg_bpf_pin_paths(struct mdg_bpf *b);
+void mdg_bpf_size_holders(struct mdg_bpf *b);
+void mdg_bpf_map_entries_from_env(struct mdg_bpf *b);
+
 #endif

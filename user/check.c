@@ -18,6 +18,7 @@
 #include "mdevctl.h"
 #include "policy.h"
 #include "vgpufn.h"
+#include "uuid.h"
 
 #define EXIT_DENIED 1
 #define EXIT_BAD_INPUT 2

@@ -96,4 +96,21 @@ size_t mdg_policy_selectors(const struct mdg_policy *p, struct mdg_selector *sel
 
 int mdg_mode_parse(const char *s, enum mdg_mode *m);	/* names.h's; -EINVAL otherwise */
 
+/*
+ * Shared by the parts of the configuration only: config.c (the policy), configkey.c (the option
+ * table) and configfile.c (the file's syntax).
+ */
+#define MDG_CONFIG_QUOTE_MAX 64	/* characters of a bad value repeated in an error */
+const char *mdg_config_quote(const char *s, char *buf, size_t size);
+bool mdg_config_is_space(char c);
+char *mdg_config_skip_space(char *s);
+void mdg_config_trim_end(char *s);
+/* The option table's index of key, or -1. */
+int mdg_policy_key(const char *key);
+/* A deep copy of src into dst; 0 or -ENOMEM. */
+int mdg_policy_copy(struct mdg_policy *dst, const struct mdg_policy *src);
+bool mdg_strlist_has(const struct mdg_strlist *l, const char *s);
+int mdg_strlist_add(struct mdg_strlist *l, const char *s);
+void mdg_strlist_del(struct mdg_strlist *l, const char *s);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "devmap.h"
 #include "log.h"
+#include "uuid.h"
 #include "vgpufn.h"
 
 static int cmp_dev(const void *a, const void *b)

@@ -24,7 +24,7 @@
 #include "log.h"
 #include "domxml.h"
 #include "pciaddr.h"
-#include "sysfs.h"
+#include "uuid.h"
 
 #define PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
 		       XML_PARSE_BIG_LINES)

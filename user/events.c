@@ -19,9 +19,11 @@
 #include <json-c/json.h>
 #include <systemd/sd-login.h>
 
+#include "attr.h"
 #include "events.h"
 #include "log.h"
 #include "names.h"
+#include "uuid.h"
 
 #define CGROUP_MAX	8192		/* /proc/PID/cgroup read, v1's many lines included */
 #define CMDLINE_MAX	((size_t)256 * 1024)	/* /proc/PID/cmdline read; QEMU's -name comes early */

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "config.h"
 #include "vgpufn.h"
+#include "attr.h"
 
 static struct json_object *attr_json(enum mdg_attr a)
 {

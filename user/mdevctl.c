@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "attr.h"
 #include "log.h"
 #include "mdevctl.h"
 

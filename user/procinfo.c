@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "procinfo.h"
-#include "sysfs.h"
+#include "uuid.h"
 
 /* A string of n bytes is word, exactly. */
 static int is_word(const char *s, size_t n, const char *word)

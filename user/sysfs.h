@@ -7,15 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "attr.h"
 #include "mdevguard.h"
-
-/* What the type's single_usage_restriction attribute says. */
-enum mdg_attr {
-	MDG_ATTR_NO = 0,	/* n, N, 0, off (kstrtobool), trailing newline allowed */
-	MDG_ATTR_YES,		/* y, Y, 1, on */
-	MDG_ATTR_ABSENT,	/* no such file */
-	MDG_ATTR_MALFORMED,	/* anything else, or unreadable: fail closed */
-};
 
 struct mdg_sysfs_dev {
 	char uuid[MDG_UUID_LEN];
@@ -77,40 +70,11 @@ const struct mdg_sysfs_dev *mdg_sysfs_find(const struct mdg_sysfs *s, const char
 const struct mdg_sysfs_type *mdg_sysfs_find_type(const struct mdg_sysfs *s, const char *parent,
 						 const char *type);
 
-/* kstrtobool()'s view of an attribute's content. */
-enum mdg_attr mdg_attr_parse(const char *buf, size_t len);
-const char *mdg_attr_name(enum mdg_attr a);	/* "Y", "N", "absent", "malformed" */
-
-/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (either case) -> id; -EINVAL if not a UUID. */
-int mdg_uuid_parse(const char *s, struct mdg_dev_id *id);
-
-/* "DDDD:BB:SS.F" or "BB:SS.F" in either case -> a vGPU function's id; -EINVAL otherwise. */
-int mdg_pci_addr_parse(const char *s, struct mdg_dev_id *id);
-
-/*
- * A device name as an operator or a tool writes it: a UUID (an mdev) or a PCI address (a
- * function). 0, or -EINVAL. mdg_uuid_format() prints either back as mdevguard names it.
- */
-int mdg_devid_parse(const char *s, struct mdg_dev_id *id);
-
-/* The value of a hexadecimal digit, either case, or -1. */
-int mdg_hex_digit(char c);
-
-/*
- * Reads at most size bytes of a small file (a sysfs attribute, a /proc file, a definition).
- * Returns the length or a negative errno. Opens without blocking and refuses anything but a
- * regular file (-EISDIR, -EINVAL), so that a FIFO or a device node planted in a tree cannot
- * hang or disturb the reader.
- */
-ssize_t mdg_read_small(const char *path, char *buf, size_t size);
-
 /* The group node and device cdev of the device whose sysfs directory is dir, into d. */
 void mdg_sysfs_nodes(const char *root, const char *dir, struct mdg_sysfs_dev *d,
 		     mdg_warn_fn warn, void *ctx);
 /* Appends d to s->devs; 0 or -ENOMEM. Sorted again by mdg_sysfs_sort(). */
 int mdg_sysfs_add_dev(struct mdg_sysfs *s, const struct mdg_sysfs_dev *d);
 void mdg_sysfs_sort(struct mdg_sysfs *s);
-/* A UUID's text, or a vGPU function's PCI address (include/pciaddr.h). */
-void mdg_uuid_format(const struct mdg_dev_id *id, char out[MDG_UUID_LEN]);
 
 #endif

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attr.h"
+#include "uuid.h"
 #include "vgpufn.h"
 
 const char *const mdg_vgpu_drivers[] = { "nvidia", "nvidia-vgpu-vfio-pci" };

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attr.h"
 #include "sysfs.h"
+#include "uuid.h"
 
 static void fail(const char *what, const uint8_t *data, size_t size)
 {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "uuid.h"
 
 #define NAME	"fuzz.conf"
 #define ERRLEN	512

@@ -12,6 +12,7 @@
 
 #include "domxml.h"
 #include "sysfs.h"
+#include "uuid.h"
 
 static void fail(const char *what)
 {

@@ -52,7 +52,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attr.h"
 #include "sysfs.h"
+#include "uuid.h"
 
 #define MAX_PARENTS	4
 #define MAX_TYPES	8

@@ -6,9 +6,11 @@ set -uo pipefail
 
 dir=${1:-$(cd "$(dirname "$0")/../../user" && pwd)}
 declare -A layer=(
-	[log]=1 [names]=1 [procinfo]=1 [config]=1 [sysfs]=1 [vgpufn]=1 [domxml]=1 [mdevctl]=1
+	[log]=1 [names]=1 [procinfo]=1 [uuid]=1 [attr]=1 [config]=1 [configkey]=1 [configfile]=1
+	[sysfs]=1 [sysfswalk]=1 [sysfsdev]=1 [sysfstype]=1 [vgpufn]=1 [domxml]=1 [mdevctl]=1
 	[pin]=2 [kstate]=2 [devmap]=2 [uevent]=2 [events]=2 [metrics]=2 [bpfobj]=2
-	[cli]=3 [run]=3 [status]=3 [unload]=3 [list]=3 [check]=3
+	[bpfmaps]=2 [bpfiter]=2
+	[cli]=3 [service]=3 [run]=3 [runsync]=3 [status]=3 [unload]=3 [list]=3 [check]=3
 	[main]=4
 )
 edges=

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of user/config.c: settings, the configuration file, and restricted() precedence. */
+/* Unit tests of user/config*.c: settings, the configuration file, and restricted() precedence. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "attr.h"
 #include "config.h"
 
 #define BOOL_WORDS "expected yes, no, true, false, on, off, 1 or 0"

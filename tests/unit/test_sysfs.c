@@ -28,7 +28,9 @@
 
 #include <cmocka.h>
 
+#include "attr.h"
 #include "sysfs.h"
+#include "uuid.h"
 
 #define GROUP_MAJOR 243
 #define CDEV_MAJOR 511

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "uuid.h"
 #include "vgpufn.h"
 
 #define TYPES "ID    : vGPU Name\n11    : MDG FX1-4C\n12    : MDG FX1-8C\n13    : MDG FX2-8C\n"
