@@ -16,6 +16,7 @@
 #include "events.h"
 #include "kstate.h"
 #include "log.h"
+#include "vgpufn.h"
 
 #define EXIT_NOT_LOADED 3
 #define EXIT_NO_LOADER 4	/* decisions attached, nobody follows hotplug and sysfs */
@@ -61,6 +62,40 @@ static int cmp_holder(const void *a, const void *b)
 }
 
 /* Every pinned map's memory (SPEC §7), as the kernel accounts it, and their sum. */
+/*
+ * The vGPU functions among the devices, with their vendor's type id and name as sysfs shows them
+ * now (the kernel side keeps neither): "function", "vendor_type_id" and "name" on each.
+ */
+static void json_functions(struct json_object *devices)
+{
+	struct mdg_sysfs s = {};
+	struct json_object *d;
+	const char *addr;
+	size_t i, j;
+
+	if (mdg_fn_scan("/sys", NULL, &s, NULL, NULL)) {
+		mdg_sysfs_free(&s);
+		return;
+	}
+	for (i = 0; i < json_object_array_length(devices); i++) {
+		d = json_object_array_get_idx(devices, i);
+		addr = json_object_get_string(json_object_object_get(d, "uuid"));
+		for (j = 0; addr && j < s.nr_fns; j++) {
+			const struct mdg_sysfs_fn *f = &s.fns[j];
+
+			if (strcmp(f->addr, addr))
+				continue;
+			json_object_object_add(d, "function", json_object_new_boolean(1));
+			json_object_object_add(d, "vendor_type_id", f->layout ?
+					       json_object_new_int64((int64_t)f->vtype) : NULL);
+			json_object_object_add(d, "name", f->name[0] ?
+					       json_object_new_string(f->name) : NULL);
+			break;
+		}
+	}
+	mdg_sysfs_free(&s);
+}
+
 static struct json_object *json_memory(const char *dir)
 {
 	struct json_object *d = json_object_new_object();
@@ -157,6 +192,7 @@ static json_object *json_status(const char *dir, struct mdg_kstate *m, struct md
 		json_object_object_add(d, "rdev", json_object_new_string(buf));
 		json_object_array_add(arr, d);
 	}
+	json_functions(arr);
 	/* Hash order is no order for a reader: by UUID, group node first. */
 	json_object_array_sort(arr, cmp_device);
 	json_object_object_add(o, "devices", arr);
@@ -237,6 +273,7 @@ static void print_name(struct json_object *x, const char *key)
 static void print_human(struct json_object *o)
 {
 	struct json_object *arr, *x, *c, *held, *mem;
+	const char *name;
 	size_t i, j, n;
 	char up[64];
 	long long s;
@@ -262,14 +299,17 @@ static void print_human(struct json_object *o)
 		       "NODE");
 	for (i = 0; i < n; i++) {
 		x = json_object_array_get_idx(arr, i);
-		printf("  %-36s  %-24s  %-10s  %-15s  %s (%s)\n",
+		name = json_object_get_string(json_object_object_get(x, "name"));
+		/* a vGPU function's vendor name last, after its node */
+		printf("  %-36s  %-24s  %-10s  %-15s  %s (%s)%s%s\n",
 		       json_object_get_string(json_object_object_get(x, "uuid")),
 		       json_object_get_string(json_object_object_get(x, "type")),
 		       json_object_get_boolean(json_object_object_get(x, "restricted")) ? "yes" :
 											    "no",
 		       json_object_get_string(json_object_object_get(x, "why")),
 		       json_object_get_string(json_object_object_get(x, "node")),
-		       json_object_get_string(json_object_object_get(x, "rdev")));
+		       json_object_get_string(json_object_object_get(x, "rdev")), name ? "  " : "",
+		       name ? name : "");
 	}
 
 	arr = json_object_object_get(o, "holders");

@@ -210,6 +210,14 @@ sc_vgpu_two_denied() {
 	vgpu_type "${VF[3]}" 13
 	svc_start "${VGPU_POLICY[@]}"
 	expect_fn_status "${VF[1]}" nvidia-12
+	# status: the function beside mdevs, with its node and the vendor's id and name (an
+	# untyped sibling, VF[4], offers the names)
+	"$MDG_BIN" status --json | jq -e --arg a "${VF[1]}" 'any(.devices[]; .uuid == $a and
+		.function and .vendor_type_id == 12 and .name == "MDG FX1-8C" and .restricted and
+		(.node_kind == "group" or .node_kind == "cdev"))' >/dev/null ||
+		fail "status --json does not show ${VF[1]} with its id and name: $("$MDG_BIN" status --json | jq -c --arg a "${VF[1]}" '.devices[] | select(.uuid == $a)')"
+	"$MDG_BIN" status | grep -E "^  ${VF[1]} +nvidia-12 +yes +[a-z-]+ +/dev/vfio/${VG[1]} \([0-9]+:[0-9]+\)  MDG FX1-8C$" \
+		>/dev/null || fail "status does not show ${VF[1]}'s line: $("$MDG_BIN" status | grep -F "${VF[1]}")"
 	expect_client "two functions of one restricted type" "open:$(vgpu_node 1)" \
 		"open:$(vgpu_node 2)=EPERM" "mmap:${VF[1]}"
 	expect_logged action=deny "device=${VF[2]}" rule=restricted-device type=nvidia-12
