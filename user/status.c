@@ -83,7 +83,7 @@ static void json_functions(struct json_object *devices)
 		for (j = 0; addr && j < s.nr_fns; j++) {
 			const struct mdg_sysfs_fn *f = &s.fns[j];
 
-			if (strcmp(f->addr, addr))
+			if (strcmp(f->addr, addr) != 0)
 				continue;
 			json_object_object_add(d, "function", json_object_new_boolean(1));
 			json_object_object_add(d, "vendor_type_id", f->layout ?
