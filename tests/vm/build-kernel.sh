@@ -157,7 +157,7 @@ done)
 [ -z "$missing" ] || die "the configuration does not resolve with: $(echo $missing)"
 
 jobs=$(nproc)
-say "building with -j$jobs (on 2 idle cores: about 13 minutes, longer beside the VM suite)"
+say "building with -j$jobs (on 2 idle cores: about 11 minutes, longer beside the VM suite)"
 make -s -j"$jobs" bzImage modules >"$dir/build.log" 2>&1 || {
 	tail -n 30 "$dir/build.log" >&2
 	die "build failed (log: $dir/build.log)"
