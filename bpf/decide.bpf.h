@@ -9,6 +9,7 @@
 
 #include "policy.h"
 #include "identify.bpf.h"
+#include "naming.bpf.h"
 
 enum mdg_how {
 	MDG_HOW_CHECK = 0,		/* the rule only: an open, the receipt of an unused node */
@@ -201,6 +202,8 @@ static __always_inline void report(struct mdg_stats *st, const struct mdg_decisi
 	__builtin_memcpy(e->type, req->type, sizeof(e->type));
 	e->nr_held = snap->nr_held;
 	__builtin_memcpy(e->held, snap->held, sizeof(e->held));
+	event_scope(e);
+	event_args(e);
 	bpf_ringbuf_submit(e, 0);
 }
 

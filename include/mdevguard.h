@@ -22,6 +22,11 @@
 #define MDG_MAX_CLASSES 64
 #define MDG_MAX_FILES	64	/* files of one device counted for one process; more are
 				   covered by the release pass instead */
+/* What names a process in an event once /proc cannot (bpf/naming.bpf.h): a machine scope's
+   name (libvirt's escapes may quadruple a 64-byte domain name) and the start of argv. */
+#define MDG_SCOPE_LEN	256
+#define MDG_SCOPE_DEPTH	6	/* cgroup levels searched upward for it */
+#define MDG_ARGS_LEN	256
 
 /* Device numbers in the kernel's internal encoding, as inode->i_rdev holds them. */
 #define MDG_MINORBITS	20
@@ -30,7 +35,7 @@
 #define MDG_MINOR(dev)		((__u32)(dev) & ((1U << MDG_MINORBITS) - 1))
 
 /* Bumped whenever a map layout or a program's meaning changes. */
-#define MDG_ABI_VERSION	6
+#define MDG_ABI_VERSION	7
 
 enum mdg_mode {
 	MDG_MODE_EXCLUSIVE = 0,
@@ -325,6 +330,11 @@ struct mdg_event {
 	struct mdg_dev_id dev;
 	char type[MDG_TYPE_LEN];
 	struct mdg_dev_id held[MDG_MAX_HELD];
+	/* what names the process once it is gone (bpf/naming.bpf.h), read at the decision */
+	__u32 args_len;			/* bytes of args, 0 when unread */
+	__u32 pad;
+	char scope[MDG_SCOPE_LEN];	/* its systemd machine scope's name, "" for none */
+	char args[MDG_ARGS_LEN];	/* the start of its command line, not terminated */
 };
 
 /*
@@ -347,7 +357,7 @@ MDG_ABI_SIZE(mdg_selector, 56);
 MDG_ABI_SIZE(mdg_function, 88);
 MDG_ABI_SIZE(mdg_fn_writes, 16);
 MDG_ABI_SIZE(mdg_stats, 72);
-MDG_ABI_SIZE(mdg_event, 400);
+MDG_ABI_SIZE(mdg_event, 920);
 _Static_assert(__builtin_offsetof(struct mdg_holder, held) % 8 == 0, "held[] 8-byte aligned");
 _Static_assert(__builtin_offsetof(struct mdg_config, loaded_at) == 48, "mdg_config layout");
 _Static_assert(MDG_MAX_CLASSES <= 255, "a class must fit the byte mdg_req.compat carries");

@@ -110,6 +110,33 @@ void mdg_proc_names_read(__u32 tgid, struct mdg_proc_names *n, bool warn)
 	free(unit);
 }
 
+/*
+ * What the event itself carries, read at the decision (bpf/naming.bpf.h), names the VM where
+ * /proc could not, or saw the process after it moved: the machine scope it was in, which is
+ * also its unit, else QEMU's -name in the start of its command line. A QEMU refused at its
+ * first open is usually gone when its event is read.
+ */
+static void names_from_event(const struct mdg_event *e, struct mdg_proc_names *n)
+{
+	char path[MDG_SCOPE_LEN + 1], vm[MDG_NAME_MAX];
+	size_t len = strnlen(e->scope, sizeof(e->scope));
+
+	if (len && len < sizeof(e->scope)) {
+		path[0] = '/';
+		memcpy(path + 1, e->scope, len + 1);
+		if (!mdg_cgroup_vm(path, vm, sizeof(vm))) {
+			copy_name(n->vm, sizeof(n->vm), vm);
+			if (!n->unit[0])
+				copy_name(n->unit, sizeof(n->unit), e->scope);
+			return;
+		}
+	}
+	if (n->vm[0] || !e->args_len || e->args_len > sizeof(e->args))
+		return;
+	if (!mdg_qemu_guest_name(e->args, e->args_len, vm, sizeof(vm)))
+		copy_name(n->vm, sizeof(n->vm), vm);
+}
+
 static void entry_clear(struct mdg_proc_entry *c)
 {
 	free(c->exe);
@@ -394,8 +421,8 @@ int mdg_events_handle(void *ctx, void *data, size_t len)
 	static char line[MDG_EVENT_LINE_MAX];
 	char path[64], exe[PATH_MAX], node[PATH_MAX];
 	const struct mdg_proc_names *names = NULL;
+	struct mdg_proc_names now, merged;
 	struct mdg_proc_entry *c;
-	struct mdg_proc_names now;
 	__u64 start = 0;
 	ssize_t n = -1;
 
@@ -424,6 +451,14 @@ int mdg_events_handle(void *ctx, void *data, size_t len)
 		if (c || n < 0)
 			snprintf(exe, sizeof(exe), "%s", c ? c->exe : "?");
 		names = c ? c->names : NULL;
+	}
+	if (e->kind == MDG_EV_DECISION) {
+		if (names)
+			merged = *names;
+		else
+			memset(&merged, 0, sizeof(merged));
+		names_from_event(e, &merged);
+		names = &merged;
 	}
 	node_name(ev->scan, e->rdev, node, sizeof(node));
 	n = mdg_event_format(e, exe, node, names, ev->fmt, line, sizeof(line));

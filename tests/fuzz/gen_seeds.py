@@ -181,7 +181,8 @@ def event(node, num, exe, action=ACT_ALLOW, rule=RULE_FIRST, hook=HOOK_OPEN, pid
                       len(held) if nr_held is None else nr_held, hook)
     rec += comm[:16].ljust(16, b'\0') + uuid_id(dev) + type_[:64].ljust(64, b'\0')
     rec += held_bytes
-    assert len(rec) == 400
+    rec += struct.pack('<II', 0, 0) + bytes(256) + bytes(256)  # args_len, pad, scope, args
+    assert len(rec) == 920
     return struct.pack('<BI', node, num) + rec + exe
 
 QEMU = b'/usr/bin/qemu-system-x86_64'

@@ -173,11 +173,59 @@ static void test_exited_process(void **state)
 	mdg_events_free(&ev);
 }
 
+/*
+ * A process that is gone when its event is read (a QEMU refused at its first open) is named by
+ * what the BPF side read at the decision: the machine scope its cgroup was in, else QEMU's
+ * -name in the start of its command line; a cut-off last argument names nothing.
+ */
+static void test_gone_named_by_event(void **state)
+{
+	static const char args[] = "/usr/bin/qemu-system-x86_64\0-name\0"
+				   "guest=from-args,debug-threads=on\0-S\0";
+	struct mdg_events ev;
+	char line[MDG_EVENT_LINE_MAX];
+	struct mdg_event e;
+	size_t n;
+
+	(void)state;
+	mdg_events_init(&ev, MDG_LOG_TEXT);
+	/* pid_max is at most 4194304: no process has this tgid */
+	event(&e, 0x7ffffff0);
+	handle(&ev, &e, line, sizeof(line));
+	assert_non_null(strstr(line, " exe=? "));
+	assert_null(strstr(line, " vm="));
+
+	snprintf(e.scope, sizeof(e.scope), "machine-qemu\\x2d4\\x2dvm\\x2dgone.scope");
+	memcpy(e.args, args, sizeof(args) - 1);
+	e.args_len = sizeof(args) - 1;
+	handle(&ev, &e, line, sizeof(line));
+	assert_non_null(strstr(line, " vm=vm-gone "));
+	assert_non_null(strstr(line, " unit=machine-qemu"));
+
+	/* a machine scope that is not libvirt's QEMU: the command line */
+	snprintf(e.scope, sizeof(e.scope), "machine-nspawn.scope");
+	handle(&ev, &e, line, sizeof(line));
+	assert_non_null(strstr(line, " vm=from-args"));
+
+	/* the read stopped inside the guest's name: not a name */
+	e.scope[0] = '\0';
+	n = strlen("/usr/bin/qemu-system-x86_64") + 1 + strlen("-name") + 1 + strlen("guest=from");
+	e.args_len = (__u32)n;
+	handle(&ev, &e, line, sizeof(line));
+	assert_null(strstr(line, " vm="));
+	/* a length past the buffer is not believed */
+	e.args_len = sizeof(e.args) + 1;
+	handle(&ev, &e, line, sizeof(line));
+	assert_null(strstr(line, " vm="));
+	mdg_events_free(&ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_names),
 		cmocka_unit_test(test_exited_process),
+		cmocka_unit_test(test_gone_named_by_event),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
