@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* mdevguard list: what sysfs says, without BPF and without privileges. */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -9,8 +12,63 @@
 #include "log.h"
 #include "cli.h"
 #include "config.h"
+#include "mdevctl.h"
 #include "vgpufn.h"
 #include "attr.h"
+#include "uuid.h"
+
+/* A device mdevctl defined that sysfs does not show: not started. */
+struct defined {
+	char uuid[MDG_UUID_LEN];
+	struct mdg_mdevctl_def def;
+	const struct mdg_sysfs_type *type;	/* its type in sysfs, NULL if not offered */
+};
+
+struct defined_list {
+	const struct mdg_sysfs *s;
+	struct defined *v;
+	size_t n, cap;
+};
+
+static bool in_sysfs(const struct mdg_sysfs *s, const struct mdg_dev_id *id)
+{
+	struct mdg_dev_id x;
+	size_t i;
+
+	for (i = 0; i < s->nr_devs; i++) {
+		if (!s->devs[i].function && !mdg_uuid_parse(s->devs[i].uuid, &x) &&
+		    x.hi == id->hi && x.lo == id->lo)
+			return true;
+	}
+	return false;
+}
+
+static int defined_add(void *ctx, const char *uuid, const struct mdg_mdevctl_def *def)
+{
+	struct defined_list *l = ctx;
+	struct mdg_dev_id id;
+	struct defined *v;
+
+	if (mdg_uuid_parse(uuid, &id) || in_sysfs(l->s, &id))
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		v = realloc(l->v, l->cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+	}
+	v = &l->v[l->n++];
+	snprintf(v->uuid, sizeof(v->uuid), "%s", uuid);
+	v->def = *def;
+	v->type = mdg_sysfs_find_type(l->s, def->parent, def->type);
+	return 0;
+}
+
+static const char *defined_attr(const struct defined *d)
+{
+	return d->type ? mdg_attr_name(d->type->attr) : "-";
+}
 
 static struct json_object *attr_json(enum mdg_attr a)
 {
@@ -48,7 +106,8 @@ static struct json_object *fn_json(const struct mdg_sysfs_fn *f)
 	return x;
 }
 
-static struct json_object *list_json(const char *root, const struct mdg_sysfs *s)
+static struct json_object *list_json(const char *root, const struct mdg_sysfs *s,
+				     const struct defined_list *dl)
 {
 	struct json_object *o = json_object_new_object(), *arr, *x;
 	char buf[64];
@@ -105,10 +164,25 @@ static struct json_object *list_json(const char *root, const struct mdg_sysfs *s
 	for (i = 0; i < s->nr_fns; i++)
 		json_object_array_add(arr, fn_json(&s->fns[i]));
 	json_object_object_add(o, "functions", arr);
+	arr = json_object_new_array();
+	for (i = 0; i < dl->n; i++) {
+		const struct defined *d = &dl->v[i];
+
+		x = json_object_new_object();
+		json_object_object_add(x, "uuid", json_object_new_string(d->uuid));
+		json_object_object_add(x, "type", json_object_new_string(d->def.type));
+		json_object_object_add(x, "parent", json_object_new_string(d->def.parent));
+		json_object_object_add(x, "offered", json_object_new_boolean(d->type != NULL));
+		json_object_object_add(x, "single_usage_restriction",
+				       d->type ? attr_json(d->type->attr) : NULL);
+		json_object_object_add(x, "definition", json_object_new_string(d->def.path));
+		json_object_array_add(arr, x);
+	}
+	json_object_object_add(o, "defined", arr);
 	return o;
 }
 
-static void list_text(const struct mdg_sysfs *s)
+static void list_text(const struct mdg_sysfs *s, const struct defined_list *dl)
 {
 	char node[64];
 	size_t i;
@@ -138,6 +212,16 @@ static void list_text(const struct mdg_sysfs *s)
 		       node, d->has_cdev ? " /dev/vfio/devices/" : "",
 		       d->has_cdev ? d->cdev_name : "");
 	}
+	if (dl->n) {
+		printf("\ndefined by mdevctl, not started (%zu):\n", dl->n);
+		printf("  %-36s  %-28s  %-20s  %s\n", "UUID", "TYPE", "PARENT", "ATTR");
+	}
+	for (i = 0; i < dl->n; i++) {
+		const struct defined *d = &dl->v[i];
+
+		printf("  %-36s  %-28s  %-20s  %s%s\n", d->uuid, d->def.type, d->def.parent,
+		       defined_attr(d), d->type ? "" : " (type not offered)");
+	}
 	if (!s->nr_fns)
 		return;
 	printf("\nvGPU functions (%zu):\n", s->nr_fns);
@@ -156,8 +240,10 @@ int mdg_cmd_list(struct mdg_opts *o, int argc, char **argv)
 {
 	struct mdg_selector sel[MDG_MAX_POLICY_SELECTORS];
 	struct mdg_fn_opts fo = { .sel = sel };
+	struct defined_list dl = {};
 	struct mdg_sysfs s = {};
 	struct json_object *js;
+	char err[PATH_MAX + 64];
 	int ret;
 
 	fo.nr_sel = mdg_policy_selectors(&o->policy, sel);
@@ -169,14 +255,26 @@ int mdg_cmd_list(struct mdg_opts *o, int argc, char **argv)
 		mdg_sysfs_free(&s);
 		return 1;
 	}
+	dl.s = &s;
+	ret = mdg_mdevctl_each(o->mdevctl_dir, defined_add, &dl, mdg_warn_cb, NULL, err,
+			       sizeof(err));
+	if (ret) {
+		if (ret == -ENOMEM)
+			snprintf(err, sizeof(err), "%s: out of memory", o->mdevctl_dir);
+		mdg_err("%s", err);
+		free(dl.v);
+		mdg_sysfs_free(&s);
+		return 1;
+	}
 	if (o->json) {
-		js = list_json(o->sysfs, &s);
+		js = list_json(o->sysfs, &s, &dl);
 		printf("%s\n", json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN |
 								       JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(js);
 	} else {
-		list_text(&s);
+		list_text(&s, &dl);
 	}
+	free(dl.v);
 	mdg_sysfs_free(&s);
 	return 0;
 }

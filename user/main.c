@@ -18,7 +18,8 @@ enum {
 	OPT_JSON = 1 << 4,
 	OPT_RUN = 1 << 5,	/* --log-format --metrics-file --unload-on-exit --log-allow */
 	OPT_ANY = 1 << 6,	/* --verbose */
-	OPT_CHECK = 1 << 7,	/* --domain-xml --mdevctl-dir */
+	OPT_CHECK = 1 << 7,	/* --domain-xml */
+	OPT_MDEVCTL = 1 << 8,	/* --mdevctl-dir */
 };
 
 /* A command: its name, the options it takes, its help, and what runs it. */
@@ -72,15 +73,18 @@ static const struct cmd cmds[] = {
 	  "Shows what the kernel side knows: mode, devices, holders, counters, map memory.\n"
 	  "Exit status: 0 enforcing with the device map filled, 1 loaded but not ready or an\n"
 	  "error, 3 not loaded.\n", mdg_cmd_status },
-	{ "list", OPT_POLICY | OPT_CONFIG | OPT_SYSFS | OPT_JSON,
-	  "Usage: mdevguard list [--json] [--sysfs DIR] [policy options] [--config FILE]\n"
+	{ "list", OPT_POLICY | OPT_CONFIG | OPT_SYSFS | OPT_JSON | OPT_MDEVCTL,
+	  "Usage: mdevguard list [--json] [--sysfs DIR] [--mdevctl-dir DIR] [policy options]\n"
+	  "                      [--config FILE]\n"
 	  "\n"
 	  "Shows what sysfs says: mdev types, their single_usage_restriction attribute, and\n"
 	  "devices with their nodes; PCI functions under the rule, those a vendor's driver types\n"
-	  "and those the configuration's or the command line's --vgpu-function selectors name.\n"
+	  "and those the configuration's or the command line's --vgpu-function selectors name;\n"
+	  "and the devices mdevctl has defined but not started (DIR default " MDG_DEFAULT_MDEVCTL_DIR "),\n"
+	  "with the attribute of their type.\n"
 	  "Needs no privileges.\n\n"
 	  POLICY_USAGE, mdg_cmd_list },
-	{ "check", OPT_POLICY | OPT_CONFIG | OPT_SYSFS | OPT_JSON | OPT_CHECK,
+	{ "check", OPT_POLICY | OPT_CONFIG | OPT_SYSFS | OPT_JSON | OPT_CHECK | OPT_MDEVCTL,
 	  "Usage: mdevguard check [policy options] [--config FILE] [--sysfs DIR]\n"
 	  "                       [--mdevctl-dir DIR] [--json] UUID...\n"
 	  "       mdevguard check [same options] --domain-xml FILE|-\n"
@@ -167,8 +171,9 @@ static unsigned int opt_class(int c)
 	case LO_VERBOSE:
 		return OPT_ANY;
 	case LO_DOMAIN_XML:
-	case LO_MDEVCTL_DIR:
 		return OPT_CHECK;
+	case LO_MDEVCTL_DIR:
+		return OPT_MDEVCTL;
 	default:
 		return OPT_RUN;
 	}

@@ -17,6 +17,7 @@
 #include "attr.h"
 #include "log.h"
 #include "mdevctl.h"
+#include "uuid.h"
 
 /*
  * The whole of a definition file, NUL-terminated, at most MDG_MDEVCTL_MAX_SIZE bytes; a regular
@@ -170,6 +171,67 @@ int mdg_mdevctl_find(const char *dir, const char *uuid, struct mdg_mdevctl_def *
 	closedir(dp);
 	if (ret < 0)
 		memset(def, 0, sizeof(*def));
+	return ret;
+}
+
+/* The definitions in one parent directory, dir/parent. */
+static int each_in_parent(const char *dir, const char *parent, mdg_mdevctl_fn fn, void *ctx,
+			  mdg_warn_fn warn, void *wctx)
+{
+	char path[PATH_MAX], err[PATH_MAX + 256];
+	struct mdg_mdevctl_def def;
+	struct mdg_dev_id id;
+	struct dirent *e;
+	DIR *dp;
+	int ret = 0, n;
+
+	n = snprintf(path, sizeof(path), "%s/%s", dir, parent);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return 0;
+	dp = opendir(path);
+	if (!dp) {
+		/* a file beside the parents' directories is none of them */
+		if (errno != ENOTDIR && errno != ENOENT)
+			warn(wctx, "%s: cannot list: %s", path, strerror(errno));
+		return 0;
+	}
+	while (!ret && (e = readdir(dp))) {
+		if (mdg_uuid_parse(e->d_name, &id))
+			continue;
+		n = snprintf(path, sizeof(path), "%s/%s/%s", dir, parent, e->d_name);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			continue;
+		if (load_def(path, parent, &def, err, sizeof(err))) {
+			warn(wctx, "%s", err);
+			continue;
+		}
+		ret = fn(ctx, e->d_name, &def);
+	}
+	closedir(dp);
+	return ret;
+}
+
+int mdg_mdevctl_each(const char *dir, mdg_mdevctl_fn fn, void *ctx, mdg_warn_fn warn,
+		     void *wctx, char *err, size_t errlen)
+{
+	struct dirent *e;
+	DIR *dp;
+	int ret = 0;
+
+	dp = opendir(dir);
+	if (!dp) {
+		if (errno == ENOENT)
+			return 0;
+		ret = -errno;
+		mdg_set_err(err, errlen, "%s: cannot list: %s", dir, strerror(errno));
+		return ret;
+	}
+	while (!ret && (e = readdir(dp))) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= MDG_MDEVCTL_PARENT_LEN)
+			continue;
+		ret = each_in_parent(dir, e->d_name, fn, ctx, warn, wctx);
+	}
+	closedir(dp);
 	return ret;
 }
 

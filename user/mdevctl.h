@@ -18,9 +18,10 @@
 
 #define MDG_DEFAULT_MDEVCTL_DIR	"/etc/mdevctl.d"
 #define MDG_MDEVCTL_MAX_SIZE	(64U << 10)	/* bytes of one definition */
+#define MDG_MDEVCTL_PARENT_LEN	256
 
 struct mdg_mdevctl_def {
-	char parent[256];		/* the directory's name: a parent device in class/mdev_bus */
+	char parent[MDG_MDEVCTL_PARENT_LEN];	/* the directory's name: a parent device in class/mdev_bus */
 	char type[MDG_TYPE_LEN];	/* "mdev_type" */
 	char path[PATH_MAX];		/* the definition file, for messages */
 };
@@ -33,6 +34,18 @@ struct mdg_mdevctl_def {
  */
 int mdg_mdevctl_find(const char *dir, const char *uuid, struct mdg_mdevctl_def *def, char *err,
 		     size_t errlen);
+
+/* What mdg_mdevctl_each() calls for each definition: 0 to go on. */
+typedef int (*mdg_mdevctl_fn)(void *ctx, const char *uuid, const struct mdg_mdevctl_def *def);
+
+/*
+ * Calls fn for every definition under dir (DIR/<parent>/<uuid>; a name that is not a UUID is
+ * not mdevctl's and is passed over), in directory order. A definition that cannot be read or
+ * parsed is skipped with one line to warn naming the file. Returns 0, also when dir does not
+ * exist; a negative errno with one line in err when dir cannot be listed; or fn's non-zero.
+ */
+int mdg_mdevctl_each(const char *dir, mdg_mdevctl_fn fn, void *ctx, mdg_warn_fn warn,
+		     void *wctx, char *err, size_t errlen);
 
 /*
  * uuid, defined by def, as sysfs will show it once started: type and parent from def, the

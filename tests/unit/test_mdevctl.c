@@ -278,6 +278,68 @@ static void test_defined_twice(void **state)
 	assert_non_null(strstr(f->err, "defined under two parents"));
 }
 
+struct seen {
+	int defs, warns;
+	char uuid[64], type[MDG_TYPE_LEN], parent[MDG_MDEVCTL_PARENT_LEN], warn[2 * PATH_MAX];
+};
+
+static int seen_def(void *ctx, const char *uuid, const struct mdg_mdevctl_def *def)
+{
+	struct seen *s = ctx;
+
+	s->defs++;
+	snprintf(s->uuid, sizeof(s->uuid), "%s", uuid);
+	snprintf(s->type, sizeof(s->type), "%s", def->type);
+	snprintf(s->parent, sizeof(s->parent), "%s", def->parent);
+	return 0;
+}
+
+static int stop_at_first(void *ctx, const char *uuid, const struct mdg_mdevctl_def *def)
+{
+	seen_def(ctx, uuid, def);
+	return -ECANCELED;
+}
+
+static void seen_warn(void *ctx, const char *fmt, ...)
+{
+	struct seen *s = ctx;
+	va_list ap;
+
+	s->warns++;
+	va_start(ap, fmt);
+	vsnprintf(s->warn, sizeof(s->warn), fmt, ap);
+	va_end(ap);
+}
+
+/* Every definition, once; what is not one passed over, a broken one said and skipped. */
+static void test_each(void **state)
+{
+	struct fx *f = *state;
+	struct seen s = {};
+
+	assert_int_equal(mdg_mdevctl_each(f->ctl, seen_def, &s, seen_warn, &s, f->err,
+					  sizeof(f->err)), 0);
+	assert_int_equal(s.defs + s.warns, 0);	/* no mdevctl directory at all */
+	define(f, P1, U1, "{\"mdev_type\":\"nvidia-63\",\"start\":\"auto\"}");
+	define(f, P2, U2, "{\"start\":\"auto\"}");
+	define(f, P1, "not-a-uuid", "{\"mdev_type\":\"nvidia-63\"}");
+	mkdirs(f, "mdevctl.d/scripts.d/callouts");
+	write_file(f, "mdevctl.d/stray-file", "x");
+	assert_int_equal(mdg_mdevctl_each(f->ctl, seen_def, &s, seen_warn, &s, f->err,
+					  sizeof(f->err)), 0);
+	assert_int_equal(s.defs, 1);
+	assert_string_equal(s.uuid, U1);
+	assert_string_equal(s.type, "nvidia-63");
+	assert_string_equal(s.parent, P1);
+	assert_int_equal(s.warns, 1);
+	assert_non_null(strstr(s.warn, P2 "/" U2));
+	/* the callback's answer ends the walk */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(mdg_mdevctl_each(f->ctl, stop_at_first, &s, seen_warn, &s, f->err,
+					  sizeof(f->err)), -ECANCELED);
+	assert_int_equal(s.defs, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_definitions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defined_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_each, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
