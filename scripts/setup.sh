@@ -14,8 +14,10 @@ build=${1:-$src/build}
 # Build: compiler, BPF toolchain, libraries. Tests: cmocka; clang-tidy and cppcheck; libFuzzer
 # (bookworm's clang is 14, its runtimes are a package of their own); for the VM suite QEMU, a
 # static busybox for the initramfs, kmod and cpio to assemble it, pahole for module BTF, jq and
-# procps for the scenarios, systemd for the boot that runs it as PID 1, and
-# what building a kernel from Debian's sources takes. The Debian package (tests/package.sh):
+# procps for the scenarios, systemd for the boot that runs it as PID 1, Debian's libvirt
+# (daemon, virsh, systemd-machined) and mdevctl for the operator's stack in that boot, and
+# what building a kernel from Debian's sources takes. (The build host refuses service starts
+# from package scripts: libvirt's daemon starts only in the guest.) The Debian package (tests/package.sh):
 # dpkg-buildpackage with debhelper, lintian, groff and man-db to render the man pages,
 # bash-completion to try the completion. The Kubernetes manifest (tests/deploy.sh): python3-yaml.
 pkgs=(
@@ -23,6 +25,7 @@ pkgs=(
 	libjson-c-dev libsystemd-dev libxml2-dev libcmocka-dev
 	clang-tidy cppcheck libclang-rt-14-dev
 	qemu-system-x86 busybox-static kmod cpio dwarves jq procps systemd
+	libvirt-daemon-system libvirt-clients systemd-container mdevctl
 	flex bison bc libssl-dev
 	dpkg-dev debhelper lintian groff-base man-db bash-completion
 	python3-yaml

@@ -4,6 +4,9 @@
 # sandbox and all. They run in order in one boot: each starts where the one before left the
 # host. Sourced by run-scenarios.sh; planned for the systemd series only.
 
+# shellcheck source=scenarios-libvirt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/scenarios-libvirt.sh"
+
 SYSTEMD_SCENARIOS=(
 	systemd-install
 	systemd-start-ready
@@ -12,6 +15,7 @@ SYSTEMD_SCENARIOS=(
 	systemd-restart-no-gap
 	systemd-metrics
 	systemd-libvirt-hook
+	"${LIBVIRT_SCENARIOS[@]}"
 	systemd-security
 	systemd-no-syslog-refused
 	systemd-remove
