@@ -202,8 +202,7 @@ static __always_inline void report(struct mdg_stats *st, const struct mdg_decisi
 	__builtin_memcpy(e->type, req->type, sizeof(e->type));
 	e->nr_held = snap->nr_held;
 	__builtin_memcpy(e->held, snap->held, sizeof(e->held));
-	event_scope(e);
-	event_args(e);
+	mdg_event_names(e);
 	bpf_ringbuf_submit(e, 0);
 }
 

@@ -8,6 +8,7 @@ SCENARIOS+=(
 	events-text
 	events-json
 	denial-names-vm
+	denial-names-gone-vm
 	status-human
 	status-json
 	+bpftool-dump
@@ -187,6 +188,35 @@ names_clients_end() {
 	touch "$WORK/b"
 	client_wait vm
 	client_wait pod
+}
+
+# A process gone before the service reads its event (a QEMU refused at its first open exits at
+# once) is named by what the event carries: the kernel side read its machine scope at the
+# decision. The service is stopped meanwhile, and the scope removed before it goes on, so that
+# /proc and the cgroup tree can tell it nothing. The client sits two levels below the scope, as
+# libvirt's QEMU does (libvirt/emulator).
+sc_denial_names_gone_vm() {
+	local scope="$NAMES_CG/machine.slice/machine-qemu\\x2d9\\x2dvm\\x2dgone.scope" line
+	need_pool
+	# shellcheck disable=SC2064 # the paths are fixed now
+	trap "scenario_cleanup; rmdir '$scope/libvirt/emulator' '$scope/libvirt' '$scope' 2>/dev/null; names_cgroups_remove" EXIT
+	names_cgroups
+	mkdir -p "$scope/libvirt/emulator" || fail "cannot make $scope/libvirt/emulator"
+	op_svc_start text
+	kill -STOP "$SVC_PID"
+	cg_client_bg gone "$scope/libvirt/emulator" "open:${S[5]}" "open:${S[6]}=EPERM"
+	client_wait gone
+	rmdir "$scope/libvirt/emulator" "$scope/libvirt" "$scope" ||
+		{ kill -CONT "$SVC_PID"; fail "cannot remove the scope the client was in"; }
+	kill -CONT "$SVC_PID"
+	expect_logged action=deny "device=${S[6]}" rule=restricted-device vm=vm-gone
+	line=$(grep -m 1 -F "device=${S[6]}" "$SVC_LOG")
+	[[ $line == *" exe=? "* ]] || fail "the process was still there when its event was read: $line"
+	[[ $line == *" vm=vm-gone unit=machine-qemu"*"vm"*"gone.scope" ]] ||
+		fail "the unit is not the scope read at the decision: $line"
+	info "deny line of a process gone before it was read: $line"
+	svc_finish
+	pass
 }
 
 sc_denial_names_vm() {
