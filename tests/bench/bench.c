@@ -56,14 +56,15 @@ static const char *const arm_name[NR_ARMS] = { "none", "empty", "empty2", "empty
 
 /*
  * The map states mdev opens are timed in; the other workloads run in the first only. The
- * devices map as sysfs fills it (the fixture's few mdevs), padded to 16 and to 4,096 entries,
- * and 1,000 holders that are no process.
+ * devices map as sysfs fills it (the fixture's mdevs, a group node and a cdev each), cut down
+ * to the two entries the mdev workloads open and to 16, padded to 4,096 entries, and 1,000
+ * holder records of no process (in the others, the denied workload's child is the one holder).
  */
-enum state { ST_SMALL, ST_DEVICES_16, ST_DEVICES_4096, ST_HOLDERS_1000, NR_STATES };
-static const char *const state_name[NR_STATES] = { "", " (devices map 16)", " (devices map 4096)",
-						   " (1,000 holders)" };
-static const char *const state_key[NR_STATES] = { "small", "devices_16", "devices_4096",
-						  "holders_1000" };
+enum state { ST_SMALL, ST_DEVICES_2, ST_DEVICES_16, ST_DEVICES_4096, ST_HOLDERS_1000, NR_STATES };
+static const char *const state_name[NR_STATES] = { "", " (devices map 2)", " (devices map 16)",
+						   " (devices map 4096)", " (1,000 holders)" };
+static const char *const state_key[NR_STATES] = { "small", "devices_2", "devices_16",
+						  "devices_4096", "holders_1000" };
 
 /*
  * Every hook's common path for a file or task that is not VFIO's, then the mdev decisions (the
@@ -116,7 +117,7 @@ static struct {
 	const char *out_dir, *dir;
 	const char *held_uuid, *other_uuid, *unmapped_uuid;
 	char held_node[64], other_node[64], unmapped_node[64];
-	__u32 unmapped_rdev;
+	__u32 unmapped_rdev, held_rdev, other_rdev;
 	char tmpfs_file[256], enoent_file[256], noop[PATH_MAX];
 	int io_fd, pipe_fd[2];
 	char io_buf[IO_SIZE];
@@ -406,6 +407,49 @@ static void arm_detach(void)
 
 /* ---- mdevguard's maps ------------------------------------------------------------------ */
 
+/* The devices map's entries as the service's code wrote them, to cut it down and restore it. */
+static struct saved_device {
+	__u32 key;
+	struct mdg_device val;
+} *saved;
+
+static void save_devices(void)
+{
+	int fd = bpf_map__fd(b.mdg->maps.mdg_devices);
+	__u32 key, next, *prev = NULL;
+
+	saved = calloc(bpf_map__max_entries(b.mdg->maps.mdg_devices), sizeof(*saved));
+	if (!saved)
+		die("out of memory");
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		saved[b.nr_mapped].key = next;
+		if (bpf_map_lookup_elem(fd, &next, &saved[b.nr_mapped].val))
+			die("cannot read the devices map: %s", strerror(errno));
+		b.nr_mapped++;
+		key = next;
+		prev = &key;
+	}
+}
+
+/* Leaves n of the map's own entries, the two the mdev workloads open among them (n 0: all). */
+static void trim_devices(int n)
+{
+	int fd = bpf_map__fd(b.mdg->maps.mdg_devices), left = b.nr_mapped, i;
+
+	for (i = 0; i < b.nr_mapped; i++) {
+		const struct saved_device *e = &saved[i];
+
+		if (e->key == b.held_rdev || e->key == b.other_rdev)
+			continue;
+		if (n && left > n) {
+			bpf_map_delete_elem(fd, &e->key);
+			left--;
+		} else if (bpf_map_update_elem(fd, &e->key, &e->val, BPF_ANY)) {
+			die("cannot restore the devices map: %s", strerror(errno));
+		}
+	}
+}
+
 static void fill_from_sysfs(void)
 {
 	__u32 majors[MDG_MAX_MAJORS] = {};
@@ -433,17 +477,20 @@ static void fill_from_sysfs(void)
 
 		if (!d->has_group)
 			continue;
-		if (!strcmp(d->uuid, b.held_uuid))
+		if (!strcmp(d->uuid, b.held_uuid)) {
 			snprintf(b.held_node, sizeof(b.held_node), "/dev/vfio/%u", d->group);
-		if (!strcmp(d->uuid, b.other_uuid))
+			b.held_rdev = MDG_MKDEV(d->group_major, d->group_minor);
+		}
+		if (!strcmp(d->uuid, b.other_uuid)) {
 			snprintf(b.other_node, sizeof(b.other_node), "/dev/vfio/%u", d->group);
+			b.other_rdev = MDG_MKDEV(d->group_major, d->group_minor);
+		}
 		if (!strcmp(d->uuid, b.unmapped_uuid)) {
 			snprintf(b.unmapped_node, sizeof(b.unmapped_node), "/dev/vfio/%u", d->group);
 			b.unmapped_rdev = MDG_MKDEV(d->group_major, d->group_minor);
 		}
 		b.group_major = d->group_major;
 	}
-	b.nr_mapped = (int)m.nr_devs;
 	mdg_devmap_free(&m);
 	mdg_sysfs_free(&scan);
 	mdg_policy_free(&policy);
@@ -453,6 +500,7 @@ static void fill_from_sysfs(void)
 	/* A VFIO group the map does not know: the filter passes, the lookup misses (SPEC §7). */
 	if (bpf_map_delete_elem(bpf_map__fd(b.mdg->maps.mdg_devices), &b.unmapped_rdev))
 		die("cannot remove %s from the devices map: %s", b.unmapped_node, strerror(errno));
+	save_devices();
 }
 
 /* Pads the devices map to n entries with nodes that do not exist (n 0: removes the padding). */
@@ -503,7 +551,8 @@ static void pad_holders(int n)
 
 static void set_state(enum state st)
 {
-	pad_devices(st == ST_DEVICES_16 ? 16 : st == ST_DEVICES_4096 ? 4096 : 0);
+	trim_devices(st == ST_DEVICES_2 ? 2 : st == ST_DEVICES_16 ? 16 : 0);
+	pad_devices(st == ST_DEVICES_4096 ? 4096 : 0);
 	pad_holders(st == ST_HOLDERS_1000 ? 1000 : 0);
 }
 
@@ -589,7 +638,7 @@ static void report(struct json_object *stats)
 
 	uname(&u);
 	snprintf(hdr, sizeof(hdr),
-		 "kernel %s, accelerator %s, %d rounds of %ld operations (fork and spawn %ld, threads %ld) after %d warm-up, CPU %d, %d devices mapped from sysfs",
+		 "kernel %s, accelerator %s, %d rounds of %ld operations (fork and spawn %ld, threads %ld) after %d warm-up, CPU %d, %d devices map entries from sysfs",
 		 u.release, getenv("MDG_ACCEL") ?: "unknown", b.rounds, b.ops,
 		 wl_ops(WL_FORK, b.ops), wl_ops(WL_THREAD, b.ops), b.warmup, b.cpu, b.nr_mapped);
 	md = out_file("bench.md");
