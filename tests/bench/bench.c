@@ -713,12 +713,12 @@ static void prog_stats(struct bpf_object *obj, struct prog_stat *s)
 #define STATS_REPS 3
 
 /* The median of the repetitions in which a program ran (its ns per run is 0 in the others). */
-static double median_ran(const double *v)
+static double median_ran(const double *v, int reps)
 {
 	double r[STATS_REPS];
 	int i, n = 0;
 
-	for (i = 0; i < STATS_REPS; i++) {
+	for (i = 0; i < reps; i++) {
 		if (v[i] > 0)
 			r[n++] = v[i];
 	}
@@ -728,9 +728,10 @@ static double median_ran(const double *v)
 /*
  * ns per run and runs per operation of each program of an arm that ran, per workload, and their
  * sum: the time an arm's programs add to one operation, which TCG's wall-clock noise cannot
- * resolve when it is a few tens of ns. Each arm first runs every workload once untimed (TCG
- * translates the new trampolines' code at their first runs), then STATS_REPS times: a
- * program's ns per run is the median over those, its runs per operation their total.
+ * resolve when it is a few tens of ns. With warm-up rounds, each arm first runs every workload
+ * once untimed (TCG translates the new trampolines' code at their first runs); then, with 8
+ * rounds or more, STATS_REPS times: a program's ns per run is the median over those, its runs
+ * per operation their total.
  */
 static struct json_object *stats_pass(FILE *md)
 {
@@ -741,7 +742,8 @@ static struct json_object *stats_pass(FILE *md)
 	struct prog_stat s0[64], s1[64];
 	struct bpf_program *p;
 	struct bpf_object *obj;
-	int fd, w, i, rep;
+	/* the VM suite's short pass (2 rounds, no warm-up) stays short: one repetition */
+	int reps = b.rounds >= 8 ? STATS_REPS : 1, fd, w, i, rep;
 	double med;
 	size_t a;
 	long n;
@@ -752,15 +754,15 @@ static struct json_object *stats_pass(FILE *md)
 		return all;
 	}
 	fprintf(md, "\nWith bpf_stats_enabled, %d times %ld operations each (fork and spawn %ld, threads %ld), median ns per run:\n\n| arm | workload | program | ns per run | runs per op |\n|---|---|---|---:|---:|\n",
-		STATS_REPS, b.ops, wl_ops(WL_FORK, b.ops), wl_ops(WL_THREAD, b.ops));
+		reps, b.ops, wl_ops(WL_FORK, b.ops), wl_ops(WL_THREAD, b.ops));
 	for (a = 0; a < sizeof(arms) / sizeof(arms[0]); a++) {
 		obj = arms[a] == ARM_MDG ? b.mdg->obj : b.empty->obj;
 		arm_attach(arms[a]);
 		memset(ns, 0, sizeof(ns));
 		memset(cnt, 0, sizeof(cnt));
-		for (w = 0; w < NR_WL; w++)
+		for (w = 0; b.warmup && w < NR_WL; w++)
 			run_wl(w, arms[a], b.ops / 4 + 1);
-		for (rep = 0; rep < STATS_REPS; rep++) {
+		for (rep = 0; rep < reps; rep++) {
 			for (w = 0; w < NR_WL; w++) {
 				memset(s0, 0, sizeof(s0));
 				memset(s1, 0, sizeof(s1));
@@ -777,14 +779,14 @@ static struct json_object *stats_pass(FILE *md)
 		}
 		arm_detach();
 		for (w = 0; w < NR_WL; w++) {
-			n = wl_ops(w, b.ops) * STATS_REPS;
+			n = wl_ops(w, b.ops) * reps;
 			i = 0;
 			bpf_object__for_each_program(p, obj) {
 				struct json_object *o;
 
 				if (!cnt[w][i++])
 					continue;
-				med = median_ran(ns[w][i - 1]);
+				med = median_ran(ns[w][i - 1], reps);
 				total[arms[a]][w] += med * cnt[w][i - 1] / n;
 				fprintf(md, "| %s | %s | %s | %.1f | %.3f |\n", arm_name[arms[a]],
 					wl_key[w], bpf_program__name(p), med, (double)cnt[w][i - 1] / n);
