@@ -86,12 +86,24 @@ int BPF_PROG(mdg_file_receive, struct file *file, int ret)
 	return ret;
 }
 
+/*
+ * The hooks below run on every ioctl, read, write and mapping on the host: their bodies are the
+ * f_op filter alone, and a VFIO file goes on out of line (checked against
+ * tests/vm/hot-path-budget, as mdg_file_open's).
+ */
+static __noinline int ioctl_use(struct file *file, unsigned int cmd)
+{
+	return on_ioctl(file, cmd);
+}
+
 SEC("lsm/file_ioctl")
 int BPF_PROG(mdg_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
 {
 	if (ret)
 		return lsm_ret(ret);
-	return on_ioctl(file, cmd);
+	if (!vfio_fops(file))
+		return 0;
+	return ioctl_use(file, cmd);
 }
 
 /* 32-bit callers: a hook of its own since 6.8 and in 6.1.y; the loader loads it where it is. */
@@ -101,22 +113,34 @@ int BPF_PROG(mdg_file_ioctl_compat, struct file *file, unsigned int cmd, unsigne
 {
 	if (ret)
 		return lsm_ret(ret);
-	return on_ioctl(file, cmd);
+	if (!vfio_fops(file))
+		return 0;
+	return ioctl_use(file, cmd);
+}
+
+/* A device file or cdev read or written (mapped 0), or mapped (mapped 1). */
+static __noinline int io_use(struct file *file, int mapped)
+{
+	struct mdg_vfile vf = {};
+	int kind;
+
+	kind = vfio_file_of(file, &vf);
+	if (kind != MDG_FILE_DEVICE && kind != MDG_FILE_CDEV)
+		return 0;
+	if (mapped)
+		return use(file, &vf, MDG_HOOK_MMAP, 1);
+	return use(file, &vf, MDG_HOOK_IO, 0);
 }
 
 /* read, write, their vector and io_uring forms, splice and copy_file_range of a device file. */
 SEC("lsm/file_permission")
 int BPF_PROG(mdg_file_permission, struct file *file, int mask, int ret)
 {
-	struct mdg_vfile vf = {};
-	int kind;
-
 	if (ret)
 		return lsm_ret(ret);
-	kind = vfio_file_of(file, &vf);
-	if (kind != MDG_FILE_DEVICE && kind != MDG_FILE_CDEV)
+	if (!vfio_fops(file))
 		return 0;
-	return use(file, &vf, MDG_HOOK_IO, 0);
+	return io_use(file, 0);
 }
 
 /* A mapping keeps a region usable after every fd is gone: the holding stays with it. */
@@ -124,17 +148,11 @@ SEC("lsm/mmap_file")
 int BPF_PROG(mdg_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
 	     unsigned long flags, int ret)
 {
-	struct mdg_vfile vf = {};
-	int kind;
-
 	if (ret)
 		return lsm_ret(ret);
-	if (!file)
+	if (!file || !vfio_fops(file))
 		return 0;
-	kind = vfio_file_of(file, &vf);
-	if (kind != MDG_FILE_DEVICE && kind != MDG_FILE_CDEV)
-		return 0;
-	return use(file, &vf, MDG_HOOK_MMAP, 1);
+	return io_use(file, 1);
 }
 
 /*
@@ -199,20 +217,27 @@ int BPF_PROG(mdg_task_alloc, struct task_struct *task, unsigned long clone_flags
  * it pending, and is not counted as an error: the child's first decision tries again, and only
  * if that fails too does a decision fail closed (counted there).
  */
+static __noinline int fork_inherit(struct task_struct *child, struct mdg_pending *pend)
+{
+	if (pend->unsettled)
+		fork_settle(pend);
+	inherit_of(child);
+	return 0;
+}
+
+/* Every fork on the host: a compare, and the child's inheritance looked up (absent: one load). */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(mdg_process_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct mdg_pending *pend;
 
-	if (BPF_CORE_READ(child, tgid) == BPF_CORE_READ(parent, tgid))
+	/* a thread: direct loads, the arguments are pointers the verifier trusts */
+	if (child->tgid == parent->tgid)
 		return 0;
 	pend = bpf_task_storage_get(&mdg_pending, child, 0, 0);
 	if (!pend)
 		return 0;
-	if (pend->unsettled)
-		fork_settle(pend);
-	inherit_of(child);
-	return 0;
+	return fork_inherit(child, pend);
 }
 
 /*
@@ -252,14 +277,11 @@ int BPF_PROG(mdg_exec, struct linux_binprm *bprm)
  * LSM hook, not sched_process_exit: the kernel may skip a tracing program. Files the process
  * owned that live on elsewhere find no record when they are freed, and ask for nothing.
  */
-SEC("lsm/task_free")
-int BPF_PROG(mdg_task_free, struct task_struct *task)
+static __noinline int holder_gone(struct task_struct *task)
 {
 	struct mdg_holder_key key;
 	struct mdg_holder *h;
 
-	if (BPF_CORE_READ(task, group_leader) != task)
-		return 0;
 	holder_key_of(task, &key);
 	h = bpf_map_lookup_elem(&mdg_holders, &key);
 	if (!h)
@@ -269,6 +291,15 @@ int BPF_PROG(mdg_task_free, struct task_struct *task)
 	bpf_spin_unlock(&h->lock);
 	bpf_map_delete_elem(&mdg_holders, &key);
 	return 0;
+}
+
+/* A thread that does not lead its group: one load and a compare, the lookup out of line. */
+SEC("lsm/task_free")
+int BPF_PROG(mdg_task_free, struct task_struct *task)
+{
+	if (task->group_leader != task)
+		return 0;
+	return holder_gone(task);
 }
 
 /* ---- the device map at the kernel's pace -------------------------------------------------- */

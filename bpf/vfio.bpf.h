@@ -101,6 +101,17 @@ struct mdg_vfile {
 };
 
 /*
+ * Whether a file is VFIO's (a group node, a device fd or a device cdev): two compares of its
+ * f_op, the whole filter of the hooks every read, write, mapping and ioctl on the host runs.
+ */
+static __always_inline int vfio_fops(const struct file *file)
+{
+	const void *op = file->f_op;
+
+	return op == &vfio_group_fops || op == &vfio_device_fops;
+}
+
+/*
  * The kind of a file every hook on the host asks about first: two compares of its f_op, and the
  * inode only for VFIO's device files. Direct reads: file is a pointer the verifier trusts.
  */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The baselines of SPEC §7: programs that do nothing, on every hook mdevguard attaches to (the
- * "empty" arm of mdg-bench), and by fentry on VFIO's release functions, where a design that
+ * "empty" arm of mdg-bench: the LSM hooks, the fork tracepoint, VFIO's register and unregister,
+ * kernfs writes), and by fentry on VFIO's release functions, where a design that
  * trusted tracing programs could follow releases (the "empty-fentry" arm, with empty_file_open).
  */
 #include "vmlinux.h"
@@ -86,6 +87,31 @@ int BPF_PROG(empty_exec, struct linux_binprm *bprm)
 
 SEC("lsm/task_free")
 int BPF_PROG(empty_task_free, struct task_struct *task)
+{
+	return 0;
+}
+
+SEC("fexit/vfio_register_emulated_iommu_dev")
+int BPF_PROG(empty_register, void *vdev, int ret)
+{
+	return 0;
+}
+
+SEC("fentry/vfio_unregister_group_dev")
+int BPF_PROG(empty_unregister, void *vdev)
+{
+	return 0;
+}
+
+/* Every write to sysfs, cgroupfs and the other kernfs files on the host. */
+SEC("fentry/kernfs_fop_write_iter")
+int BPF_PROG(empty_type_write_begin, struct kiocb *iocb, struct iov_iter *iter)
+{
+	return 0;
+}
+
+SEC("fexit/kernfs_fop_write_iter")
+int BPF_PROG(empty_type_write_end, struct kiocb *iocb, struct iov_iter *iter, long ret)
 {
 	return 0;
 }

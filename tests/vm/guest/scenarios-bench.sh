@@ -28,7 +28,7 @@ sc_bench() {
 	sed 's/^/bench.json| /' "$out/bench.json" >>"$INFO_FILE"
 	cat "$out/bench.md"
 	# every row has a ratio for every arm: a bench that measured nothing fails here
-	jq -e '(.rows | length) == 11 and all(.rows[]; .mdevguard_vs_empty.median > 0 and
+	jq -e '(.rows | length) == 24 and all(.rows[]; .mdevguard_vs_empty.median > 0 and
 		.aa_band.median > 0)' "$out/bench.json" >/dev/null || fail "bench.json incomplete"
 	pass
 }
