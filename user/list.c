@@ -15,7 +15,6 @@
 #include "mdevctl.h"
 #include "vgpufn.h"
 #include "attr.h"
-#include "uuid.h"
 
 /* A device mdevctl defined that sysfs does not show: not started. */
 struct defined {
@@ -30,26 +29,13 @@ struct defined_list {
 	size_t n, cap;
 };
 
-static bool in_sysfs(const struct mdg_sysfs *s, const struct mdg_dev_id *id)
-{
-	struct mdg_dev_id x;
-	size_t i;
-
-	for (i = 0; i < s->nr_devs; i++) {
-		if (!s->devs[i].function && !mdg_uuid_parse(s->devs[i].uuid, &x) &&
-		    x.hi == id->hi && x.lo == id->lo)
-			return true;
-	}
-	return false;
-}
-
 static int defined_add(void *ctx, const char *uuid, const struct mdg_mdevctl_def *def)
 {
 	struct defined_list *l = ctx;
-	struct mdg_dev_id id;
 	struct defined *v;
 
-	if (mdg_uuid_parse(uuid, &id) || in_sysfs(l->s, &id))
+	/* started: listed among the devices */
+	if (mdg_sysfs_find(l->s, uuid))
 		return 0;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 16;

@@ -132,6 +132,21 @@ static int load_def(const char *path, const char *parent, struct mdg_mdevctl_def
 	return 0;
 }
 
+/* mdevctl's directory opened: 1, 0 when it does not exist (nothing defined), or -errno. */
+static int open_dir(const char *dir, DIR **dp, char *err, size_t errlen)
+{
+	int ret;
+
+	*dp = opendir(dir);
+	if (*dp)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	ret = -errno;
+	mdg_set_err(err, errlen, "%s: cannot list: %s", dir, strerror(errno));
+	return ret;
+}
+
 int mdg_mdevctl_find(const char *dir, const char *uuid, struct mdg_mdevctl_def *def, char *err,
 		     size_t errlen)
 {
@@ -142,14 +157,10 @@ int mdg_mdevctl_find(const char *dir, const char *uuid, struct mdg_mdevctl_def *
 	int ret = 0, n;
 
 	memset(def, 0, sizeof(*def));
-	dp = opendir(dir);
-	if (!dp) {
-		if (errno == ENOENT)
-			return 0;
-		ret = -errno;
-		mdg_set_err(err, errlen, "%s: cannot list: %s", dir, strerror(errno));
+	ret = open_dir(dir, &dp, err, errlen);
+	if (ret <= 0)
 		return ret;
-	}
+	ret = 0;
 	while ((e = readdir(dp))) {
 		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(def->parent))
 			continue;
@@ -218,14 +229,10 @@ int mdg_mdevctl_each(const char *dir, mdg_mdevctl_fn fn, void *ctx, mdg_warn_fn 
 	DIR *dp;
 	int ret = 0;
 
-	dp = opendir(dir);
-	if (!dp) {
-		if (errno == ENOENT)
-			return 0;
-		ret = -errno;
-		mdg_set_err(err, errlen, "%s: cannot list: %s", dir, strerror(errno));
+	ret = open_dir(dir, &dp, err, errlen);
+	if (ret <= 0)
 		return ret;
-	}
+	ret = 0;
 	while (!ret && (e = readdir(dp))) {
 		if (e->d_name[0] == '.' || strlen(e->d_name) >= MDG_MDEVCTL_PARENT_LEN)
 			continue;
