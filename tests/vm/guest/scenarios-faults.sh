@@ -315,7 +315,7 @@ sc_fault_events_overflow() {
 		ops+=("group:${S[i]}=EPERM")
 	done
 	kill -STOP "$SVC_PID"
-	# 25 x 31 denials, more than 256 KiB of 400-byte records
+	# 25 x 31 denials, more than 512 KiB of 920-byte records (bpf/maps.bpf.h)
 	for ((i = 0; i < 25; i++)); do
 		client "$WORK/flood.out" "open:${S[1]}" "${ops[@]}" >/dev/null ||
 			{ kill -CONT "$SVC_PID"; fail "flood client: $(grep -m1 UNEXPECTED "$WORK/flood.out")"; }
